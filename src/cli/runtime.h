@@ -1,0 +1,39 @@
+// What every model-running subcommand shares: the communicator (MPI when launched by mpirun,
+// else single process), the thread pool, and the lock-step split between rank 0 (runs the
+// command, prints) and the workers (follow rank 0's commands until it is done).
+#pragma once
+
+#include "engine/lockstep.h"
+#include "model/model.h"
+#include "parallel/communicator.h"
+#include "util/thread_pool.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tessera::cli {
+
+struct Runtime {
+  explicit Runtime(int threads);
+  ~Runtime();
+  std::unique_ptr<Communicator> comm;
+  std::unique_ptr<ThreadPool> pool;
+};
+
+// Loads the model on every rank, then runs `leader` on rank 0 while the other ranks serve
+// its commands. An error on any rank of a multi-rank job ends the whole job with exit 1.
+// `after_workers` runs on ranks > 0 once rank 0 has shut the engine down, for collectives
+// that rank 0 issues after the lock-step phase (e.g. gathering every rank's peak RSS).
+void run_model_command(int threads, const std::string& model_dir,
+                       const std::function<void(LockstepEngine& engine, Runtime& runtime)>& leader,
+                       const std::function<void(Runtime& runtime)>& after_workers = nullptr);
+
+// "1,2,3" → {1, 2, 3}; throws tessera::Error naming the option on bad input.
+std::vector<int32_t> parse_id_list(const std::string& text, const std::string& option);
+
+// Peak resident set size of this process, bytes.
+int64_t peak_rss_bytes();
+
+}  // namespace tessera::cli

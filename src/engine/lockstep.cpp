@@ -1,0 +1,72 @@
+#include "engine/lockstep.h"
+
+#include "util/error.h"
+
+namespace tessera {
+
+LockstepEngine::~LockstepEngine() {
+  if (is_leader()) {
+    try {
+      shutdown();
+    } catch (...) {
+    }
+  }
+}
+
+void LockstepEngine::execute(const Header& header, std::span<const int32_t> tokens, std::vector<float>* logits) {
+  switch (header.op) {
+    case Op::kForward: {
+      auto it = sequences_.find(header.slot);
+      if (it == sequences_.end()) it = sequences_.emplace(header.slot, model_.new_sequence()).first;
+      model_.forward(tokens, it->second, header.all_positions != 0, logits);
+      break;
+    }
+    case Op::kRelease: sequences_.erase(header.slot); break;
+    case Op::kStop: stopped_ = true; break;
+  }
+}
+
+void LockstepEngine::forward(int slot, std::span<const int32_t> tokens, bool all_positions, std::vector<float>* logits) {
+  TS_CHECK(is_leader() && !stopped_, "forward called on a worker or after shutdown");
+  Header header{Op::kForward, slot, static_cast<int32_t>(tokens.size()), all_positions ? 1 : 0};
+  Communicator& comm = model_.comm();
+  if (comm.size() > 1) {
+    comm.broadcast(&header, sizeof(header), 0);
+    comm.broadcast(const_cast<int32_t*>(tokens.data()), static_cast<int64_t>(tokens.size() * sizeof(int32_t)), 0);
+  }
+  execute(header, tokens, logits);
+}
+
+void LockstepEngine::release(int slot) {
+  Header header{Op::kRelease, slot, 0, 0};
+  if (model_.comm().size() > 1 && !stopped_) model_.comm().broadcast(&header, sizeof(header), 0);
+  execute(header, {}, nullptr);
+}
+
+int64_t LockstepEngine::position(int slot) const {
+  auto it = sequences_.find(slot);
+  return it == sequences_.end() ? 0 : it->second.position;
+}
+
+void LockstepEngine::shutdown() {
+  if (stopped_) return;
+  Header header{Op::kStop, 0, 0, 0};
+  if (model_.comm().size() > 1) model_.comm().broadcast(&header, sizeof(header), 0);
+  stopped_ = true;
+}
+
+void LockstepEngine::run_worker() {
+  Communicator& comm = model_.comm();
+  std::vector<int32_t> tokens;
+  while (!stopped_) {
+    Header header{};
+    comm.broadcast(&header, sizeof(header), 0);
+    if (header.op == Op::kForward) {
+      tokens.resize(static_cast<size_t>(header.n_tokens));
+      comm.broadcast(tokens.data(), static_cast<int64_t>(tokens.size() * sizeof(int32_t)), 0);
+    }
+    execute(header, tokens, nullptr);
+  }
+}
+
+}  // namespace tessera

@@ -1,0 +1,49 @@
+// Lock-step execution across ranks (design ARCHITECTURE.md "The path of one request"):
+// rank 0 owns all I/O and, for every step, broadcasts a small command (which sequence slot,
+// which tokens); every rank then runs the same forward pass on its shard. Worker ranks sit in
+// run_worker() until rank 0 calls shutdown(). With one process the broadcasts are no-ops.
+#pragma once
+
+#include "model/model.h"
+
+#include <map>
+#include <span>
+#include <vector>
+
+namespace tessera {
+
+class LockstepEngine {
+ public:
+  explicit LockstepEngine(Model& model) : model_(model) {}
+  ~LockstepEngine();
+
+  Model& model() { return model_; }
+  bool is_leader() const { return model_.comm().rank() == 0; }
+
+  // Rank 0 only. Runs tokens through sequence `slot` (created on first use) on every rank.
+  void forward(int slot, std::span<const int32_t> tokens, bool all_positions, std::vector<float>* logits);
+  // Rank 0 only. Forgets a sequence's state on every rank.
+  void release(int slot);
+  int64_t position(int slot) const;
+  // Rank 0 only. Tells the workers to leave run_worker(); idempotent.
+  void shutdown();
+
+  // Ranks > 0: serve commands until shutdown.
+  void run_worker();
+
+ private:
+  enum class Op : int32_t { kForward = 1, kRelease = 2, kStop = 3 };
+  struct Header {
+    Op op;
+    int32_t slot;
+    int32_t n_tokens;
+    int32_t all_positions;
+  };
+  void execute(const Header& header, std::span<const int32_t> tokens, std::vector<float>* logits);
+
+  Model& model_;
+  std::map<int, SequenceState> sequences_;
+  bool stopped_ = false;
+};
+
+}  // namespace tessera

@@ -1,0 +1,69 @@
+#include "kernels/dot.h"
+
+#include "tensor/dtype.h"
+
+#include <immintrin.h>
+
+namespace tessera {
+
+namespace {
+inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_hadd_ps(lo, lo);
+  lo = _mm_hadd_ps(lo, lo);
+  return _mm_cvtss_f32(lo);
+}
+inline __m256 load_bf16x8(const uint16_t* p) {
+  __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+}  // namespace
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  float s = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+float dot_bf16_f32(const uint16_t* w, const float* x, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), s0);
+    s1 = _mm256_fmadd_ps(load_bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+  }
+  float s = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) s += bf16_to_f32(w[i]) * x[i];
+  return s;
+}
+
+void dot4_f32(const float* const rows[4], const float* x, int64_t n, float* y) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 xv = _mm256_loadu_ps(x + i);
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(rows[0] + i), xv, s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(rows[1] + i), xv, s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(rows[2] + i), xv, s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(rows[3] + i), xv, s3);
+  }
+  float r[4] = {hsum(s0), hsum(s1), hsum(s2), hsum(s3)};
+  for (; i < n; ++i)
+    for (int k = 0; k < 4; ++k) r[k] += rows[k][i] * x[i];
+  for (int k = 0; k < 4; ++k) y[k] = r[k];
+}
+
+void bf16_to_f32_row(const uint16_t* in, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, load_bf16x8(in + i));
+  for (; i < n; ++i) out[i] = bf16_to_f32(in[i]);
+}
+
+}  // namespace tessera

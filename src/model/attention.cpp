@@ -1,0 +1,83 @@
+#include "model/attention.h"
+
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/norm.h"
+
+#include <cmath>
+
+namespace tessera {
+
+AttentionWeights load_attention(WeightLoader& loader, const ModelConfig& c, const ShardPlan& plan,
+                                const std::string& p, bool add_one) {
+  AttentionWeights w;
+  const int64_t H = c.hidden_size, hd = c.head_dim;
+  w.gated = c.has_attention_output_gate();
+  w.heads = plan.q_heads.size();
+  w.kv_heads = plan.kv_heads.size();
+  w.head_dim = hd;
+  const int64_t q_rows_per_head = w.gated ? 2 * hd : hd;
+  // Query heads are contiguous blocks of rows (query|gate interleaved per head), so one range.
+  w.q_proj = loader.matrix(Split::kColumn, {.tensor = p + "q_proj.weight", .shape = {c.num_attention_heads * q_rows_per_head, H},
+                                            .rows = {plan.q_heads.scaled(q_rows_per_head)}});
+  const SourceSlice kv{.shape = {c.num_key_value_heads * hd, H}, .rows = {plan.kv_heads.scaled(hd)}};
+  SourceSlice k = kv, v = kv;
+  k.tensor = p + "k_proj.weight";
+  v.tensor = p + "v_proj.weight";
+  w.k_proj = loader.matrix(Split::kColumn, k);
+  w.v_proj = loader.matrix(Split::kColumn, v);
+  w.o_proj = loader.matrix(Split::kRow, {.tensor = p + "o_proj.weight", .shape = {H, c.num_attention_heads * hd},
+                                         .cols = plan.q_heads.scaled(hd)});
+  w.q_norm = loader.vector(p + "q_norm.weight", {hd}, {}, add_one);
+  w.k_norm = loader.vector(p + "k_norm.weight", {hd}, {}, add_one);
+  return w;
+}
+
+void attention_forward(const AttentionWeights& w, const Rope& rope, float eps, const float* x, int64_t T,
+                       int64_t start_pos, LayerState& state, float* out, ThreadPool& pool) {
+  const int64_t hd = w.head_dim, h = w.heads, g = w.kv_heads;
+  const int64_t q_width = w.q_proj.rows, kv_width = g * hd;
+  std::vector<float> qg(static_cast<size_t>(T * q_width)), k(static_cast<size_t>(T * kv_width)),
+      v(static_cast<size_t>(T * kv_width));
+  matmul(w.q_proj, x, T, qg.data(), pool);
+  matmul(w.k_proj, x, T, k.data(), pool);
+  matmul(w.v_proj, x, T, v.data(), pool);
+
+  // q/k RMSNorm per head before RoPE; K and V appended to the position-major cache.
+  const int64_t q_stride = w.gated ? 2 * hd : hd;
+  state.keys.resize(static_cast<size_t>((start_pos + T) * kv_width));
+  state.values.resize(static_cast<size_t>((start_pos + T) * kv_width));
+  for (int64_t t = 0; t < T; ++t) {
+    float* qt = qg.data() + t * q_width;
+    for (int64_t i = 0; i < h; ++i) rms_norm(qt + i * q_stride, w.q_norm.data(), qt + i * q_stride, hd, eps);
+    rope.apply(qt, h, q_stride, start_pos + t);
+    float* kt = k.data() + t * kv_width;
+    for (int64_t i = 0; i < g; ++i) rms_norm(kt + i * hd, w.k_norm.data(), kt + i * hd, hd, eps);
+    rope.apply(kt, g, hd, start_pos + t);
+    std::copy_n(kt, kv_width, state.keys.data() + (start_pos + t) * kv_width);
+    std::copy_n(v.data() + t * kv_width, kv_width, state.values.data() + (start_pos + t) * kv_width);
+  }
+
+  // Each (token, head) pair attends causally; query head i uses local KV head i / (h / g).
+  std::vector<float> o(static_cast<size_t>(T * h * hd));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t group = h / g;
+  pool.parallel_for(T * h, [&](int64_t b, int64_t e, int) {
+    std::vector<float> scores(static_cast<size_t>(start_pos + T));
+    for (int64_t item = b; item < e; ++item) {
+      const int64_t t = item / h, i = item % h, kvh = i / group;
+      const float* q = qg.data() + t * q_width + i * q_stride;
+      float* ot = o.data() + (t * h + i) * hd;
+      attend(q, state.keys.data() + kvh * hd, state.values.data() + kvh * hd, kv_width, start_pos + t + 1, hd, scale,
+             ot, scores.data());
+      if (w.gated) {
+        const float* gate = q + hd;
+        for (int64_t e2 = 0; e2 < hd; ++e2) ot[e2] *= sigmoid(gate[e2]);
+      }
+    }
+  });
+  matmul(w.o_proj, o.data(), T, out, pool);
+}
+
+}  // namespace tessera

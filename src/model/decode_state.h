@@ -1,0 +1,26 @@
+// Per-sequence decode state (spec §4), sharded like the weights: each rank keeps only its
+// own KV heads and its own Gated DeltaNet heads.
+//   full attention : K and V caches, position-major [position, local_kv_heads, head_dim]
+//                    (appending a token never moves old entries); K is stored after norm+RoPE.
+//   Gated DeltaNet : conv state [K-1, local conv channels] of pre-conv inputs, and the fp32
+//                    recurrent state S [local_value_heads, dk, dv].
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace tessera {
+
+struct LayerState {
+  std::vector<float> keys;
+  std::vector<float> values;
+  std::vector<float> conv;
+  std::vector<float> recurrent;
+};
+
+struct SequenceState {
+  int64_t position = 0;  // tokens already processed
+  std::vector<LayerState> layers;
+};
+
+}  // namespace tessera

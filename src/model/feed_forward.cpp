@@ -1,0 +1,134 @@
+#include "model/feed_forward.h"
+
+#include "kernels/activation.h"
+#include "kernels/dot.h"
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace tessera {
+
+namespace {
+
+// A SwiGLU block from separate gate/up/down tensors [I_full, H], [I_full, H], [H, I_full].
+SwiGlu load_swiglu(WeightLoader& loader, const std::string& gate, const std::string& up, const std::string& down,
+                   int64_t hidden, int64_t inter_full, Range inter, int64_t expert = -1, int64_t experts = 0) {
+  std::vector<int64_t> in_shape = {inter_full, hidden}, out_shape = {hidden, inter_full};
+  if (expert >= 0) {
+    in_shape.insert(in_shape.begin(), experts);
+    out_shape.insert(out_shape.begin(), experts);
+  }
+  SwiGlu w;
+  w.gate_up = loader.matrix(Split::kColumn, {{.tensor = gate, .shape = in_shape, .expert = expert, .rows = {inter}},
+                                             {.tensor = up, .shape = in_shape, .expert = expert, .rows = {inter}}});
+  w.down = loader.matrix(Split::kRow, {.tensor = down, .shape = out_shape, .expert = expert, .cols = inter});
+  return w;
+}
+
+}  // namespace
+
+SwiGlu load_dense_mlp(WeightLoader& loader, const ModelConfig& c, const ShardPlan& plan, const std::string& p) {
+  return load_swiglu(loader, p + "gate_proj.weight", p + "up_proj.weight", p + "down_proj.weight", c.hidden_size,
+                     c.intermediate_size, plan.dense_intermediate);
+}
+
+MoeWeights load_moe(WeightLoader& loader, const ModelConfig& c, const ShardPlan& plan, const std::string& p,
+                    ExpertLayout layout) {
+  const int64_t H = c.hidden_size, E = c.moe.num_experts, I = c.moe.moe_intermediate_size;
+  const Range inter = plan.moe_intermediate;
+  MoeWeights w;
+  w.top_k = c.moe.num_experts_per_tok;
+  w.norm_topk_prob = c.moe.norm_topk_prob;
+  w.router = loader.matrix(Split::kReplicated, {.tensor = p + "gate.weight", .shape = {E, H}});
+  for (int64_t e = 0; e < E; ++e) {
+    switch (layout) {
+      case ExpertLayout::kFusedGateUp: {
+        // HF fused stack: gate_up_proj [E, 2I, H] (gate rows first), down_proj [E, H, I]; no ".weight".
+        SwiGlu x;
+        const std::string gu = p + "experts.gate_up_proj";
+        x.gate_up = loader.matrix(Split::kColumn, {.tensor = gu, .shape = {E, 2 * I, H}, .expert = e,
+                                                   .rows = {inter, inter.shifted(I)}});
+        x.down = loader.matrix(Split::kRow, {.tensor = p + "experts.down_proj", .shape = {E, H, I}, .expert = e, .cols = inter});
+        w.experts.push_back(std::move(x));
+        break;
+      }
+      case ExpertLayout::kSwitchMlp:
+        w.experts.push_back(load_swiglu(loader, p + "switch_mlp.gate_proj.weight", p + "switch_mlp.up_proj.weight",
+                                        p + "switch_mlp.down_proj.weight", H, I, inter, e, E));
+        break;
+      case ExpertLayout::kPerExpert: {
+        const std::string ep = p + "experts." + std::to_string(e) + ".";
+        w.experts.push_back(load_swiglu(loader, ep + "gate_proj.weight", ep + "up_proj.weight", ep + "down_proj.weight",
+                                        H, I, inter));
+        break;
+      }
+    }
+  }
+  w.has_shared = c.moe.shared_expert_intermediate_size > 0;
+  if (w.has_shared) {
+    const std::string sp = p + "shared_expert.";
+    w.shared = load_swiglu(loader, sp + "gate_proj.weight", sp + "up_proj.weight", sp + "down_proj.weight", H,
+                           c.moe.shared_expert_intermediate_size, plan.shared_intermediate);
+    w.shared_gate = loader.matrix(Split::kReplicated, {.tensor = p + "shared_expert_gate.weight", .shape = {1, H}});
+  }
+  return w;
+}
+
+void swiglu_forward(const SwiGlu& w, const float* x, int64_t T, float* out, ThreadPool& pool) {
+  const int64_t I = w.down.cols;
+  std::vector<float> gu(static_cast<size_t>(T * 2 * I)), act(static_cast<size_t>(T * I));
+  matmul(w.gate_up, x, T, gu.data(), pool);
+  for (int64_t t = 0; t < T; ++t) swiglu(gu.data() + t * 2 * I, gu.data() + t * 2 * I + I, act.data() + t * I, I);
+  matmul(w.down, act.data(), T, out, pool);
+}
+
+void moe_forward(const MoeWeights& w, const float* x, int64_t T, float* out, ThreadPool& pool) {
+  const int64_t E = w.router.rows, H = w.router.cols, k = w.top_k;
+  std::vector<float> probs(static_cast<size_t>(T * E));
+  matmul(w.router, x, T, probs.data(), pool);
+
+  // Routing in fp32: softmax over all experts, top-k (ties to the lower index), renormalise.
+  std::vector<std::vector<std::pair<int64_t, float>>> per_expert(static_cast<size_t>(E));  // (token, weight)
+  std::vector<int64_t> order(static_cast<size_t>(E));
+  for (int64_t t = 0; t < T; ++t) {
+    float* p = probs.data() + t * E;
+    softmax(p, E);
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int64_t a, int64_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+    float sum = 0;
+    for (int64_t i = 0; i < k; ++i) sum += p[order[i]];
+    for (int64_t i = 0; i < k; ++i)
+      per_expert[order[i]].push_back({t, w.norm_topk_prob ? p[order[i]] / sum : p[order[i]]});
+  }
+
+  std::fill(out, out + T * H, 0.0f);
+  std::vector<float> xe, ye;
+  for (int64_t e = 0; e < E; ++e) {
+    const auto& routed = per_expert[e];
+    if (routed.empty()) continue;
+    const int64_t n = static_cast<int64_t>(routed.size());
+    xe.resize(static_cast<size_t>(n * H));
+    ye.resize(static_cast<size_t>(n * H));
+    for (int64_t i = 0; i < n; ++i) std::copy_n(x + routed[i].first * H, H, xe.data() + i * H);
+    swiglu_forward(w.experts[e], xe.data(), n, ye.data(), pool);
+    for (int64_t i = 0; i < n; ++i) {
+      float* o = out + routed[i].first * H;
+      const float weight = routed[i].second;
+      for (int64_t c = 0; c < H; ++c) o[c] += weight * ye[i * H + c];
+    }
+  }
+
+  if (w.has_shared) {
+    std::vector<float> s(static_cast<size_t>(T * H)), gate(static_cast<size_t>(T));
+    swiglu_forward(w.shared, x, T, s.data(), pool);
+    matmul(w.shared_gate, x, T, gate.data(), pool);
+    for (int64_t t = 0; t < T; ++t) {
+      const float g = sigmoid(gate[t]);
+      for (int64_t c = 0; c < H; ++c) out[t * H + c] += g * s[t * H + c];
+    }
+  }
+}
+
+}  // namespace tessera

@@ -1,0 +1,155 @@
+#include "model/model.h"
+
+#include "kernels/matmul.h"
+#include "kernels/norm.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <chrono>
+
+namespace tessera {
+
+namespace {
+
+struct LoadedParts {
+  Matrix embed, lm_head;
+  std::vector<float> final_norm;
+  std::vector<DecoderLayer> layers;
+};
+
+// Loads (or, in dry-run mode, only checks and records) everything this rank holds.
+LoadedParts load_parts(WeightLoader& loader, const ModelConfig& c, const ShardPlan& plan, const TensorNames& names,
+                       bool log_progress) {
+  LoadedParts parts;
+  const int64_t V = c.vocab_size, H = c.hidden_size;
+  parts.embed = loader.matrix(Split::kReplicated, {.tensor = names.embed(), .shape = {V, H}});
+  const std::string head = names.lm_head.empty() ? names.embed() : names.lm_head;
+  parts.lm_head = loader.matrix(Split::kColumn, {.tensor = head, .shape = {V, H}, .rows = {plan.vocab}});
+  const bool add_one = c.zero_centred_norms() && !names.mlx_sanitized;
+  parts.final_norm = loader.vector(names.final_norm(), {H}, {}, add_one);
+  const LayerLoaderFn load_layer = layer_loader_for(c.family);
+  const LayerLoadContext ctx{loader, c, plan, names};
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    parts.layers.push_back(load_layer(ctx, i));
+    if (log_progress && !loader.dry_run()) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      log_info("loaded layer {}/{} ({:.1f} MB on this rank, {:.1f}s)", i + 1, c.num_hidden_layers,
+               static_cast<double>(loader.bytes_loaded()) / 1e6, s);
+    }
+  }
+  return parts;
+}
+
+}  // namespace
+
+Model::Model(ModelConfig config, Communicator& comm, ThreadPool& pool, ShardPlan plan)
+    : config_(std::move(config)), comm_(comm), pool_(pool), plan_(std::move(plan)),
+      rope_(config_.rotary_dim(), config_.rope_theta) {}
+
+std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicator& comm, ThreadPool& pool) {
+  ModelConfig config = load_model_config(dir);
+  ShardPlan plan = ShardPlan::make(config, comm.rank(), comm.size());  // refuses before any read
+  const Checkpoint ckpt = Checkpoint::open(dir);
+  const TensorNames names = detect_tensor_names(ckpt, config);
+  {
+    WeightLoader check(ckpt, config, /*dry_run=*/true);
+    load_parts(check, config, plan, names, false);
+    size_t skipped = 0;
+    std::vector<std::string> unknown;
+    for (const auto& name : check.unused_tensors()) {
+      if (is_skipped_tensor(name)) ++skipped;
+      else unknown.push_back(name);
+    }
+    if (skipped) log_info("skipping {} vision/MTP tensors", skipped);
+    if (!unknown.empty())
+      log_warn("{} checkpoint tensors are not used by a {} model, e.g. '{}'", unknown.size(), family_name(config.family),
+               unknown.front());
+  }
+  std::unique_ptr<Model> model(new Model(config, comm, pool, plan));
+  WeightLoader loader(ckpt, model->config_, /*dry_run=*/false);
+  LoadedParts parts = load_parts(loader, model->config_, plan, names, config.num_hidden_layers >= 8);
+  model->embed_ = std::move(parts.embed);
+  model->lm_head_ = std::move(parts.lm_head);
+  model->final_norm_ = std::move(parts.final_norm);
+  model->layers_ = std::move(parts.layers);
+  model->weight_bytes_ = loader.bytes_loaded();
+  return model;
+}
+
+std::vector<std::vector<PlanRecord>> Model::plan_all_ranks(const std::filesystem::path& dir, int world) {
+  const ModelConfig config = load_model_config(dir);
+  const Checkpoint ckpt = Checkpoint::open(dir);
+  const TensorNames names = detect_tensor_names(ckpt, config);
+  std::vector<std::vector<PlanRecord>> out;
+  for (int r = 0; r < world; ++r) {
+    const ShardPlan plan = ShardPlan::make(config, r, world);
+    WeightLoader loader(ckpt, config, /*dry_run=*/true);
+    load_parts(loader, config, plan, names, false);
+    out.push_back(loader.plan());
+  }
+  return out;
+}
+
+SequenceState Model::new_sequence() const {
+  SequenceState s;
+  s.layers.resize(layers_.size());
+  return s;
+}
+
+void Model::forward(std::span<const int32_t> tokens, SequenceState& state, bool all_positions,
+                    std::vector<float>* logits) {
+  const int64_t T = static_cast<int64_t>(tokens.size()), H = config_.hidden_size, V = config_.vocab_size;
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  TS_CHECK(T > 0, "forward with no tokens");
+  std::vector<float> h(static_cast<size_t>(T * H)), normed(static_cast<size_t>(T * H)), mixed(static_cast<size_t>(T * H));
+  for (int64_t t = 0; t < T; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= V) fail("token id {} is outside the vocabulary [0, {})", tokens[t], V);
+    matrix_row_f32(embed_, tokens[t], h.data() + t * H);
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const DecoderLayer& layer = layers_[i];
+    LayerState& ls = state.layers[i];
+    for (int64_t t = 0; t < T; ++t) rms_norm(h.data() + t * H, layer.input_norm.data(), normed.data() + t * H, H, eps);
+    if (layer.type == LayerType::kFullAttention)
+      attention_forward(layer.attention, rope_, eps, normed.data(), T, state.position, ls, mixed.data(), pool_);
+    else
+      deltanet_forward(layer.deltanet, eps, normed.data(), T, ls, mixed.data(), pool_);
+    comm_.all_reduce_sum(mixed.data(), T * H);
+    for (int64_t j = 0; j < T * H; ++j) h[j] += mixed[j];
+
+    for (int64_t t = 0; t < T; ++t) rms_norm(h.data() + t * H, layer.post_norm.data(), normed.data() + t * H, H, eps);
+    if (layer.is_moe) moe_forward(layer.moe, normed.data(), T, mixed.data(), pool_);
+    else swiglu_forward(layer.mlp, normed.data(), T, mixed.data(), pool_);
+    comm_.all_reduce_sum(mixed.data(), T * H);
+    for (int64_t j = 0; j < T * H; ++j) h[j] += mixed[j];
+  }
+  state.position += T;
+
+  // Final norm and this rank's vocabulary rows of the head; rank 0 gathers the full logits.
+  const int64_t first = all_positions ? 0 : T - 1, rows = T - first;
+  for (int64_t t = first; t < T; ++t) rms_norm(h.data() + t * H, final_norm_.data(), normed.data() + (t - first) * H, H, eps);
+  const int64_t local_v = lm_head_.rows;
+  std::vector<float> local(static_cast<size_t>(rows * local_v));
+  matmul(lm_head_, normed.data(), rows, local.data(), pool_);
+  if (comm_.size() == 1) {
+    if (logits) *logits = std::move(local);
+    return;
+  }
+  std::vector<int64_t> counts;
+  for (int64_t c : plan_.vocab_counts) counts.push_back(c * rows);
+  std::vector<float> gathered(comm_.rank() == 0 ? static_cast<size_t>(rows * V) : 0);
+  comm_.gather_v(local.data(), gathered.data(), counts, 0);
+  if (comm_.rank() != 0 || !logits) return;
+  // Gathered layout is [rank][row][V_r]; reorder to [row][V].
+  logits->assign(static_cast<size_t>(rows * V), 0.0f);
+  int64_t offset = 0, col = 0;
+  for (int64_t vr : plan_.vocab_counts) {
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy_n(gathered.data() + offset + r * vr, vr, logits->data() + r * V + col);
+    offset += rows * vr;
+    col += vr;
+  }
+}
+
+}  // namespace tessera

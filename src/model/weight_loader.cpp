@@ -1,0 +1,267 @@
+#include "model/weight_loader.h"
+
+#include "util/error.h"
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace tessera {
+
+const char* split_name(Split split) {
+  switch (split) {
+    case Split::kReplicated: return "replicated";
+    case Split::kColumn: return "column";
+    case Split::kRow: return "row";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+bool is_float(DType d) { return d == DType::kF32 || d == DType::kBF16 || d == DType::kF16; }
+
+float element_f32(const TensorInfo& t, int64_t i) {
+  switch (t.dtype) {
+    case DType::kF32: { float v; std::memcpy(&v, t.data + i * 4, 4); return v; }
+    case DType::kBF16: { uint16_t v; std::memcpy(&v, t.data + i * 2, 2); return bf16_to_f32(v); }
+    case DType::kF16: { uint16_t v; std::memcpy(&v, t.data + i * 2, 2); return f16_to_f32(v); }
+    default: return 0;
+  }
+}
+
+std::string base_name(const std::string& tensor) {
+  const std::string suffix = ".weight";
+  if (tensor.size() > suffix.size() && tensor.compare(tensor.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return tensor.substr(0, tensor.size() - suffix.size());
+  return tensor;
+}
+
+}  // namespace
+
+WeightLoader::WeightLoader(const Checkpoint& checkpoint, const ModelConfig& config, bool dry_run)
+    : checkpoint_(checkpoint), config_(config), dry_run_(dry_run) {}
+
+const TensorInfo& WeightLoader::expect(const std::string& tensor, const std::vector<int64_t>& shape) {
+  const TensorInfo* info = checkpoint_.find(tensor);
+  if (!info) fail("checkpoint {}: missing tensor '{}' (expected shape {})", checkpoint_.dir().string(), tensor, shape_str(shape));
+  used_.insert(tensor);
+  if (info->shape != shape)
+    fail("{}: tensor '{}' has shape {} but the config implies {}", info->file->path().string(), tensor,
+         info->shape_string(), shape_str(shape));
+  if (!is_float(info->dtype))
+    fail("{}: tensor '{}' has dtype {}, expected a float type (F32, BF16, F16)", info->file->path().string(),
+         tensor, dtype_name(info->dtype));
+  return *info;
+}
+
+bool WeightLoader::quantized_info(const SourceSlice& part, Quantized* q) {
+  const std::string base = base_name(part.tensor);
+  const TensorInfo* weight = checkpoint_.find(part.tensor);
+  const TensorInfo* scales = checkpoint_.find(base + ".scales");
+  const TensorInfo* biases = checkpoint_.find(base + ".biases");
+  if (!weight) fail("checkpoint {}: missing tensor '{}' (expected shape {})", checkpoint_.dir().string(), part.tensor, shape_str(part.shape));
+  const std::string where = weight->file->path().string();
+  if (!scales) {
+    if (weight->dtype == DType::kU32)
+      fail("{}: quantized tensor '{}' (U32 codes) has no '{}.scales'", where, part.tensor, base);
+    return false;
+  }
+  if (!biases) fail("{}: quantized tensor '{}' has scales but no '{}.biases' (only affine mode is supported)", where, part.tensor, base);
+  if (weight->dtype != DType::kU32)
+    fail("{}: quantized tensor '{}' must hold U32 packed codes, found {}", where, part.tensor, dtype_name(weight->dtype));
+  used_.insert(part.tensor);
+  used_.insert(base + ".scales");
+  used_.insert(base + ".biases");
+  const int64_t cols = part.shape.back();
+  std::vector<int64_t> lead(part.shape.begin(), part.shape.end() - 1);
+  // Declared bits/group size: per-module override, else the global quantization block.
+  int bits = 0, group = 0;
+  if (config_.quantization) {
+    bits = config_.quantization->bits;
+    group = config_.quantization->group_size;
+    auto it = config_.quantization->overrides.find(base);
+    if (it != config_.quantization->overrides.end() && it->second.quantized) {
+      bits = it->second.bits;
+      group = it->second.group_size;
+    }
+  }
+  if (scales->shape.size() != part.shape.size() || !std::equal(lead.begin(), lead.end(), scales->shape.begin()))
+    fail("{}: '{}.scales' has shape {}, expected {} + [groups]", where, base, scales->shape_string(), shape_str(lead));
+  const int64_t groups = scales->shape.back();
+  if (groups <= 0 || cols % groups != 0)
+    fail("{}: '{}': {} scale groups do not divide the input dimension {}", where, base, groups, cols);
+  const int64_t inferred_group = cols / groups;
+  if (group == 0) group = static_cast<int>(inferred_group);
+  if (cols % group != 0)
+    fail("{}: '{}': group size {} does not divide the input dimension {}", where, base, group, cols);
+  if (inferred_group != group)
+    fail("{}: '{}.scales' has {} groups per row but group size {} over {} columns needs {}", where, base, groups,
+         group, cols, cols / group);
+  if (biases->shape != scales->shape)
+    fail("{}: '{}.biases' shape {} differs from scales {}", where, base, biases->shape_string(), scales->shape_string());
+  const int64_t packed = weight->shape.back();
+  if (bits == 0) bits = static_cast<int>(packed * 32 / cols);
+  if (bits != 2 && bits != 3 && bits != 4 && bits != 5 && bits != 6 && bits != 8)
+    fail("{}: '{}': {} bits is not supported (2, 3, 4, 5, 6, 8 are)", where, base, bits);
+  if (weight->shape.size() != part.shape.size() || !std::equal(lead.begin(), lead.end(), weight->shape.begin()) ||
+      packed * 32 != cols * bits)
+    fail("{}: quantized tensor '{}' has packed shape {}; {} bits over {} columns needs {} + [{}] uint32 words",
+         where, part.tensor, weight->shape_string(), bits, cols, shape_str(lead), cols * bits / 32);
+  if (!is_float(scales->dtype) || !is_float(biases->dtype))
+    fail("{}: '{}.scales'/'.biases' must be float, found {}", where, base, dtype_name(scales->dtype));
+  *q = {weight, scales, biases, bits, group};
+  return true;
+}
+
+void WeightLoader::record(Split split, const SourceSlice& part, size_t bytes) {
+  // Expert slices of one stack are recorded once, with the expert count.
+  int64_t params = 0;
+  for (const Range& r : part.rows) params += r.size() * part.cols.size();
+  if (part.expert > 0 && !plan_.empty() && plan_.back().tensor == part.tensor) {
+    plan_.back().experts += 1;
+    plan_.back().bytes += bytes;
+    plan_.back().params += params;
+    return;
+  }
+  plan_.push_back({part.tensor, split, part.rows, part.cols, 1, bytes, params});
+}
+
+Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_in) {
+  TS_CHECK(!parts_in.empty(), "matrix with no sources");
+  std::vector<SourceSlice> parts = parts_in;
+  std::vector<Quantized> quant(parts.size());
+  std::vector<const TensorInfo*> plain(parts.size(), nullptr);
+  bool any_quant = false, any_plain = false, all_bf16 = true;
+  int64_t cols = -1, rows = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    SourceSlice& p = parts[i];
+    TS_CHECK(p.shape.size() >= 2, "matrix source {} needs a 2-D shape", p.tensor);
+    const int64_t full_rows = p.shape[p.shape.size() - 2], full_cols = p.shape.back();
+    if (p.rows.empty()) p.rows = {{0, full_rows}};
+    if (p.cols.end < 0) p.cols = {0, full_cols};
+    if (quantized_info(p, &quant[i])) {
+      any_quant = true;
+    } else {
+      plain[i] = &expect(p.tensor, p.shape);
+      any_plain = true;
+      all_bf16 &= plain[i]->dtype == DType::kBF16;
+    }
+    for (const Range& r : p.rows) {
+      TS_CHECK(r.begin >= 0 && r.end <= full_rows && r.begin <= r.end, "row range of {}", p.tensor);
+      rows += r.size();
+    }
+    TS_CHECK(p.cols.begin >= 0 && p.cols.end <= full_cols, "column range of {}", p.tensor);
+    if (cols >= 0 && cols != p.cols.size()) TS_CHECK(false, "sources of one matrix differ in width ({})", p.tensor);
+    cols = p.cols.size();
+  }
+  if (any_quant && any_plain)
+    fail("checkpoint {}: '{}' mixes quantized and unquantized sources", checkpoint_.dir().string(), parts[0].tensor);
+  Matrix m;
+  m.rows = rows;
+  m.cols = cols;
+  if (any_quant) {
+    m.format = WeightFormat::kAffine;
+    m.bits = quant[0].bits;
+    m.group_size = quant[0].group_size;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (quant[i].bits != m.bits || quant[i].group_size != m.group_size)
+        fail("checkpoint {}: '{}' and '{}' are stacked but quantized differently", checkpoint_.dir().string(),
+             parts[0].tensor, parts[i].tensor);
+      if (parts[i].cols.begin % m.group_size != 0 || parts[i].cols.size() % m.group_size != 0)
+        fail("cannot split quantized tensor '{}' by input columns [{}, {}): the split must fall on group boundaries "
+             "(group size {}); use fewer ranks", parts[i].tensor, parts[i].cols.begin, parts[i].cols.end, m.group_size);
+    }
+    m.row_bytes = cols * m.bits / 8;
+  } else {
+    m.format = all_bf16 ? WeightFormat::kBF16 : WeightFormat::kF32;
+  }
+  const size_t elem = m.format == WeightFormat::kBF16 ? 2 : 4;
+  const size_t total = m.format == WeightFormat::kAffine
+                           ? static_cast<size_t>(rows * m.row_bytes) + 2 * sizeof(float) * rows * (cols / m.group_size)
+                           : static_cast<size_t>(rows * cols) * elem;
+  for (const auto& p : parts) record(split, p, total / parts.size());
+  if (dry_run_) {
+    m.rows = 0;  // an empty matrix: nothing was read
+    return m;
+  }
+
+  if (m.format == WeightFormat::kAffine) {
+    m.data = AlignedBuffer(static_cast<size_t>(rows * m.row_bytes));
+    const int64_t groups = cols / m.group_size;
+    m.scales.resize(static_cast<size_t>(rows * groups));
+    m.biases.resize(static_cast<size_t>(rows * groups));
+  } else {
+    m.data = AlignedBuffer(static_cast<size_t>(rows * cols) * elem);
+  }
+  int64_t out_row = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const SourceSlice& p = parts[i];
+    const int64_t full_rows = p.shape[p.shape.size() - 2];
+    const int64_t row_base = p.expert >= 0 ? p.expert * full_rows : 0;
+    for (const Range& r : p.rows) {
+      for (int64_t row = r.begin; row < r.end; ++row, ++out_row) {
+        const int64_t src_row = row_base + row;
+        if (m.format == WeightFormat::kAffine) {
+          const Quantized& q = quant[i];
+          const int64_t src_row_bytes = q.weight->shape.back() * 4;
+          std::memcpy(m.data.data() + out_row * m.row_bytes,
+                      q.weight->data + src_row * src_row_bytes + p.cols.begin * m.bits / 8,
+                      static_cast<size_t>(m.row_bytes));
+          const int64_t src_groups = q.scales->shape.back(), groups = cols / m.group_size;
+          const int64_t g0 = p.cols.begin / m.group_size;
+          for (int64_t g = 0; g < groups; ++g) {
+            m.scales[out_row * groups + g] = element_f32(*q.scales, src_row * src_groups + g0 + g);
+            m.biases[out_row * groups + g] = element_f32(*q.biases, src_row * src_groups + g0 + g);
+          }
+        } else {
+          const TensorInfo& t = *plain[i];
+          const int64_t full_cols = p.shape.back();
+          if (m.format == WeightFormat::kBF16) {
+            std::memcpy(m.data.data() + out_row * cols * 2, t.data + (src_row * full_cols + p.cols.begin) * 2,
+                        static_cast<size_t>(cols) * 2);
+          } else {
+            float* dst = reinterpret_cast<float*>(m.data.data()) + out_row * cols;
+            for (int64_t c = 0; c < cols; ++c) dst[c] = element_f32(t, src_row * full_cols + p.cols.begin + c);
+          }
+        }
+      }
+    }
+    // Drop the mapped pages this part covered so they do not count towards the rank's RSS.
+    const TensorInfo& src = m.format == WeightFormat::kAffine ? *quant[i].weight : *plain[i];
+    const size_t slab = src.nbytes / static_cast<size_t>(p.expert >= 0 ? p.shape[0] : 1);
+    src.file->release_range(src.file_offset + slab * static_cast<size_t>(std::max<int64_t>(p.expert, 0)), slab);
+  }
+  bytes_loaded_ += m.bytes();
+  return m;
+}
+
+std::vector<float> WeightLoader::vector(const std::string& tensor, const std::vector<int64_t>& shape,
+                                        const std::vector<Range>& elements, bool add_one) {
+  const TensorInfo& t = expect(tensor, shape);
+  std::vector<Range> ranges = elements;
+  if (ranges.empty()) ranges = {{0, t.numel()}};
+  int64_t n = 0;
+  for (const Range& r : ranges) n += r.size();
+  plan_.push_back({tensor, elements.empty() ? Split::kReplicated : Split::kColumn, ranges, {0, 1}, 1,
+                   static_cast<size_t>(n) * 4, n});
+  if (dry_run_) return {};
+  std::vector<float> out;
+  out.reserve(static_cast<size_t>(n));
+  for (const Range& r : ranges)
+    for (int64_t i = r.begin; i < r.end; ++i) out.push_back(element_f32(t, i) + (add_one ? 1.0f : 0.0f));
+  bytes_loaded_ += out.size() * 4;
+  return out;
+}
+
+std::vector<std::string> WeightLoader::unused_tensors() const {
+  std::vector<std::string> out;
+  for (const auto& [name, info] : checkpoint_.all())
+    if (!used_.count(name)) out.push_back(name);
+  return out;
+}
+
+}  // namespace tessera

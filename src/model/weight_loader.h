@@ -1,0 +1,80 @@
+// Loads this rank's slice of checkpoint tensors into in-memory matrices and vectors.
+// A matrix may be assembled from several sources stacked by rows (gate|up of per-expert
+// checkpoints, the un-grouped sections of Qwen3-Next's in_proj_qkvz); each source gives the row
+// ranges and the column range this rank owns, so no rank copies rows it does not hold.
+// In dry-run mode nothing is read: every tensor is still checked for presence, dtype and shape
+// (so a bad checkpoint or an impossible split fails before any weight is read), and the slices
+// are recorded for `tessera shard-plan`.
+#pragma once
+
+#include "io/model_config.h"
+#include "io/safetensors.h"
+#include "parallel/shard_plan.h"
+#include "tensor/matrix.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tessera {
+
+enum class Split { kReplicated, kColumn, kRow };  // column = output rows, row = input columns
+const char* split_name(Split split);
+
+struct SourceSlice {
+  std::string tensor;             // checkpoint name; for quantized weights the ".weight" name
+  std::vector<int64_t> shape;     // expected full logical shape, e.g. {E, 2I, H} or {rows, cols}
+  int64_t expert = -1;            // index into the leading expert dimension of a 3-D stack
+  std::vector<Range> rows;        // rows of the trailing [rows, cols] matrix; empty = all
+  Range cols{0, -1};              // end < 0 = all columns
+};
+
+struct PlanRecord {
+  std::string tensor;
+  Split split;
+  std::vector<Range> rows;
+  Range cols;
+  int64_t experts;  // how many experts of a 3-D stack were taken (1 for 2-D)
+  size_t bytes;     // bytes this rank holds of it
+  int64_t params;   // parameters this rank holds of it
+};
+
+class WeightLoader {
+ public:
+  WeightLoader(const Checkpoint& checkpoint, const ModelConfig& config, bool dry_run);
+
+  Matrix matrix(Split split, const std::vector<SourceSlice>& parts);
+  Matrix matrix(Split split, const SourceSlice& part) { return matrix(split, std::vector<SourceSlice>{part}); }
+  // A 1-D (or [C,1,K]-style) float tensor as fp32, optionally sliced by element ranges;
+  // `add_one` folds the +1 of zero-centred norms.
+  std::vector<float> vector(const std::string& tensor, const std::vector<int64_t>& shape,
+                            const std::vector<Range>& elements = {}, bool add_one = false);
+
+  bool has(const std::string& tensor) const { return checkpoint_.find(tensor) != nullptr; }
+  bool dry_run() const { return dry_run_; }
+  const std::vector<PlanRecord>& plan() const { return plan_; }
+  size_t bytes_loaded() const { return bytes_loaded_; }
+  // Names in the checkpoint that no load touched.
+  std::vector<std::string> unused_tensors() const;
+
+ private:
+  struct Quantized {
+    const TensorInfo* weight;
+    const TensorInfo* scales;
+    const TensorInfo* biases;
+    int bits;
+    int group_size;
+  };
+  const TensorInfo& expect(const std::string& tensor, const std::vector<int64_t>& shape);
+  bool quantized_info(const SourceSlice& part, Quantized* q);
+  void record(Split split, const SourceSlice& part, size_t bytes);
+
+  const Checkpoint& checkpoint_;
+  const ModelConfig& config_;
+  bool dry_run_;
+  std::vector<PlanRecord> plan_;
+  std::set<std::string> used_;
+  size_t bytes_loaded_ = 0;
+};
+
+}  // namespace tessera

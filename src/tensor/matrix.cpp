@@ -1,0 +1,19 @@
+#include "tensor/matrix.h"
+
+#include "util/error.h"
+
+namespace tessera {
+
+AlignedBuffer::AlignedBuffer(size_t bytes) : size_(bytes) {
+  if (bytes == 0) return;
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) fail("out of memory allocating {} bytes for a weight", bytes);
+  data_.reset(static_cast<uint8_t*>(p));
+}
+
+size_t Matrix::bytes() const {
+  return data.size() + (scales.size() + biases.size()) * sizeof(float);
+}
+
+}  // namespace tessera
