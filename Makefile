@@ -1,0 +1,29 @@
+# The two commands a newcomer needs (see README):
+#   make demo   build, write a small random Qwen3.5-MoE checkpoint, generate from it
+#               (single process and tensor-parallel under mpirun -np 2)
+#   make test   build and run every test
+# Both first run scripts/setup.sh, which installs missing Debian packages (idempotent).
+
+BUILD ?= build
+JOBS ?= 2
+PY := /usr/bin/python3
+DEMO_DIR ?= $(BUILD)/demo-model
+MPIRUN := mpirun --allow-run-as-root --oversubscribe --mca mpi_yield_when_idle 1
+
+.PHONY: setup build demo test clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	bash scripts/demo.sh $(BUILD) $(DEMO_DIR)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1200
+
+clean:
+	rm -rf $(BUILD)
