@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include "kernels/affine_codes.h"
+#include "kernels/affine_dot.h"
 #include "kernels/dot.h"
 #include "tensor/dtype.h"
 
@@ -15,40 +16,49 @@ constexpr int64_t kRowBlock = 4;  // rows converted together and dotted with eac
 
 void dequantize_row(const Matrix& w, int64_t r, float* out) {
   const uint8_t* row = w.packed_row(r);
-  const int64_t groups = w.cols / w.group_size;
+  const int64_t groups = w.cols / w.group_size, gs = w.group_size;
   const float* scales = w.scales.data() + r * groups;
   const float* biases = w.biases.data() + r * groups;
-  if (w.bits == 4) {
-    for (int64_t c = 0; c < w.cols; c += 2) {
-      const uint8_t b = row[c >> 1];
-      const int64_t g = c / w.group_size;
-      out[c] = scales[g] * static_cast<float>(b & 15) + biases[g];
-      out[c + 1] = scales[g] * static_cast<float>(b >> 4) + biases[g];
-    }
-  } else if (w.bits == 8) {
-    for (int64_t c = 0; c < w.cols; ++c) {
-      const int64_t g = c / w.group_size;
-      out[c] = scales[g] * static_cast<float>(row[c]) + biases[g];
-    }
-  } else {
-    for (int64_t c = 0; c < w.cols; ++c) {
-      const int64_t g = c / w.group_size;
-      out[c] = scales[g] * static_cast<float>(affine_code(row, w.row_bytes, c, w.bits)) + biases[g];
+  for (int64_t g = 0; g < groups; ++g) {
+    const float s = scales[g], b = biases[g];
+    float* o = out + g * gs;
+    if (w.bits == 4) {
+      const uint8_t* p = row + g * gs / 2;
+      for (int64_t c = 0; c < gs; c += 2) {
+        o[c] = s * static_cast<float>(p[c >> 1] & 15) + b;
+        o[c + 1] = s * static_cast<float>(p[c >> 1] >> 4) + b;
+      }
+    } else if (w.bits == 8) {
+      const uint8_t* p = row + g * gs;
+      for (int64_t c = 0; c < gs; ++c) o[c] = s * static_cast<float>(p[c]) + b;
+    } else {
+      for (int64_t c = 0; c < gs; ++c)
+        o[c] = s * static_cast<float>(affine_code(row, w.row_bytes, g * gs + c, w.bits)) + b;
     }
   }
 }
 
+// Rows [r0, r1) of one projection for every token.
 void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t n_tokens, float* y,
-                std::vector<float>& scratch) {
+                const std::vector<AffineActivations>* prepared, std::vector<float>& scratch) {
   const int64_t cols = w.cols;
-  if (w.format == WeightFormat::kBF16 && n_tokens == 1) {
+  if (n_tokens == 1 && w.format == WeightFormat::kBF16) {
     for (int64_t r = r0; r < r1; ++r) y[r] = dot_bf16_f32(w.bf16_row(r), x, cols);
     return;
   }
-  if (w.format == WeightFormat::kF32 && n_tokens == 1) {
+  if (n_tokens == 1 && w.format == WeightFormat::kF32) {
     for (int64_t r = r0; r < r1; ++r) y[r] = dot_f32(w.f32_row(r), x, cols);
     return;
   }
+  if (prepared) {  // affine, few tokens: dot straight from the codes
+    const int64_t groups = cols / w.group_size;
+    for (int64_t t = 0; t < n_tokens; ++t)
+      for (int64_t r = r0; r < r1; ++r)
+        y[t * w.rows + r] = affine_dot(w.packed_row(r), w.scales.data() + r * groups, w.biases.data() + r * groups,
+                                       (*prepared)[t], cols, w.group_size, w.bits);
+    return;
+  }
+  // Many tokens: convert a block of rows to fp32 once, then dot it with every token.
   scratch.resize(static_cast<size_t>(kRowBlock * cols));
   for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
     const int64_t nr = std::min(kRowBlock, r1 - rb);
@@ -73,6 +83,10 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
   }
 }
 
+// Below this many tokens an affine matrix is multiplied straight from its codes; above it, rows
+// are dequantized once and reused by every token.
+constexpr int64_t kAffineDirectMaxTokens = 4;
+
 }  // namespace
 
 void matrix_row_f32(const Matrix& w, int64_t r, float* out) {
@@ -83,19 +97,43 @@ void matrix_row_f32(const Matrix& w, int64_t r, float* out) {
   }
 }
 
-void matmul_serial(const Matrix& w, const float* x, int64_t n_tokens, float* y) {
-  thread_local std::vector<float> scratch;
-  rows_block(w, 0, w.rows, x, n_tokens, y, scratch);
+void matmul_jobs(std::span<const MatmulJob> jobs, ThreadPool& pool) {
+  // Activations prepared once per (job, token) for the direct affine path.
+  std::vector<std::vector<AffineActivations>> prepared(jobs.size());
+  std::vector<int64_t> first_block(jobs.size() + 1, 0);
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const MatmulJob& job = jobs[j];
+    const Matrix& w = *job.w;
+    if (w.format == WeightFormat::kAffine && job.n_tokens <= kAffineDirectMaxTokens &&
+        affine_dot_supported(w.bits, w.group_size)) {
+      prepared[j].resize(static_cast<size_t>(job.n_tokens));
+      for (int64_t t = 0; t < job.n_tokens; ++t)
+        prepare_affine_activations(job.x + t * w.cols, w.cols, w.group_size, w.bits, &prepared[j][t]);
+    }
+    first_block[j + 1] = first_block[j] + (w.rows + kRowBlock - 1) / kRowBlock;
+  }
+  const int64_t total = first_block.back();
+  pool.parallel_for(
+      total,
+      [&](int64_t b0, int64_t b1, int) {
+        thread_local std::vector<float> scratch;
+        size_t j = static_cast<size_t>(std::upper_bound(first_block.begin(), first_block.end(), b0) - first_block.begin() - 1);
+        for (int64_t b = b0; b < b1;) {
+          while (b >= first_block[j + 1]) ++j;
+          const MatmulJob& job = jobs[j];
+          const int64_t end = std::min(b1, first_block[j + 1]);
+          const int64_t r0 = (b - first_block[j]) * kRowBlock;
+          const int64_t r1 = std::min(job.w->rows, (end - first_block[j]) * kRowBlock);
+          rows_block(*job.w, r0, r1, job.x, job.n_tokens, job.y, prepared[j].empty() ? nullptr : &prepared[j], scratch);
+          b = end;
+        }
+      },
+      /*grain=*/8);
 }
 
 void matmul(const Matrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
-  pool.parallel_for(
-      (w.rows + kRowBlock - 1) / kRowBlock,
-      [&](int64_t b0, int64_t b1, int) {
-        thread_local std::vector<float> scratch;
-        rows_block(w, b0 * kRowBlock, std::min(w.rows, b1 * kRowBlock), x, n_tokens, y, scratch);
-      },
-      /*grain=*/16);
+  const MatmulJob job{&w, x, n_tokens, y};
+  matmul_jobs({&job, 1}, pool);
 }
 
 namespace reference {

@@ -40,9 +40,8 @@ void attention_forward(const AttentionWeights& w, const Rope& rope, float eps, c
   const int64_t q_width = w.q_proj.rows, kv_width = g * hd;
   std::vector<float> qg(static_cast<size_t>(T * q_width)), k(static_cast<size_t>(T * kv_width)),
       v(static_cast<size_t>(T * kv_width));
-  matmul(w.q_proj, x, T, qg.data(), pool);
-  matmul(w.k_proj, x, T, k.data(), pool);
-  matmul(w.v_proj, x, T, v.data(), pool);
+  const MatmulJob projections[] = {{&w.q_proj, x, T, qg.data()}, {&w.k_proj, x, T, k.data()}, {&w.v_proj, x, T, v.data()}};
+  matmul_jobs(projections, pool);
 
   // q/k RMSNorm per head before RoPE; K and V appended to the position-major cache.
   const int64_t q_stride = w.gated ? 2 * hd : hd;

@@ -103,29 +103,56 @@ void moe_forward(const MoeWeights& w, const float* x, int64_t T, float* out, Thr
       per_expert[order[i]].push_back({t, w.norm_topk_prob ? p[order[i]] / sum : p[order[i]]});
   }
 
-  std::fill(out, out + T * H, 0.0f);
-  std::vector<float> xe, ye;
+  // One batch of gate|up projections (every selected expert on its tokens, the shared expert and
+  // its gate on all tokens), then one batch of down projections: two thread hand-offs per block.
+  struct Active {
+    const SwiGlu* mlp;
+    int64_t n;
+    std::vector<float> x, gu, act, y;
+  };
+  std::vector<Active> active;
+  std::vector<int64_t> expert_of;
   for (int64_t e = 0; e < E; ++e) {
-    const auto& routed = per_expert[e];
-    if (routed.empty()) continue;
-    const int64_t n = static_cast<int64_t>(routed.size());
-    xe.resize(static_cast<size_t>(n * H));
-    ye.resize(static_cast<size_t>(n * H));
-    for (int64_t i = 0; i < n; ++i) std::copy_n(x + routed[i].first * H, H, xe.data() + i * H);
-    swiglu_forward(w.experts[e], xe.data(), n, ye.data(), pool);
-    for (int64_t i = 0; i < n; ++i) {
-      float* o = out + routed[i].first * H;
-      const float weight = routed[i].second;
-      for (int64_t c = 0; c < H; ++c) o[c] += weight * ye[i * H + c];
+    if (per_expert[e].empty()) continue;
+    Active a{&w.experts[e], static_cast<int64_t>(per_expert[e].size()), {}, {}, {}, {}};
+    a.x.resize(static_cast<size_t>(a.n * H));
+    for (int64_t i = 0; i < a.n; ++i) std::copy_n(x + per_expert[e][i].first * H, H, a.x.data() + i * H);
+    active.push_back(std::move(a));
+    expert_of.push_back(e);
+  }
+  if (w.has_shared) active.push_back(Active{&w.shared, T, std::vector<float>(x, x + T * H), {}, {}, {}});
+  std::vector<float> shared_gate(static_cast<size_t>(T));
+  std::vector<MatmulJob> jobs;
+  for (Active& a : active) {
+    a.gu.resize(static_cast<size_t>(a.n * a.mlp->gate_up.rows));
+    jobs.push_back({&a.mlp->gate_up, a.x.data(), a.n, a.gu.data()});
+  }
+  if (w.has_shared) jobs.push_back({&w.shared_gate, x, T, shared_gate.data()});
+  matmul_jobs(jobs, pool);
+  jobs.clear();
+  for (Active& a : active) {
+    const int64_t I = a.mlp->down.cols;
+    a.act.resize(static_cast<size_t>(a.n * I));
+    a.y.resize(static_cast<size_t>(a.n * H));
+    for (int64_t t = 0; t < a.n; ++t) swiglu(a.gu.data() + t * 2 * I, a.gu.data() + t * 2 * I + I, a.act.data() + t * I, I);
+    jobs.push_back({&a.mlp->down, a.act.data(), a.n, a.y.data()});
+  }
+  matmul_jobs(jobs, pool);
+
+  std::fill(out, out + T * H, 0.0f);
+  for (size_t i = 0; i < expert_of.size(); ++i) {
+    const auto& routed = per_expert[expert_of[i]];
+    for (size_t j = 0; j < routed.size(); ++j) {
+      float* o = out + routed[j].first * H;
+      const float weight = routed[j].second;
+      const float* y = active[i].y.data() + j * H;
+      for (int64_t c = 0; c < H; ++c) o[c] += weight * y[c];
     }
   }
-
   if (w.has_shared) {
-    std::vector<float> s(static_cast<size_t>(T * H)), gate(static_cast<size_t>(T));
-    swiglu_forward(w.shared, x, T, s.data(), pool);
-    matmul(w.shared_gate, x, T, gate.data(), pool);
+    const float* s = active.back().y.data();
     for (int64_t t = 0; t < T; ++t) {
-      const float g = sigmoid(gate[t]);
+      const float g = sigmoid(shared_gate[t]);
       for (int64_t c = 0; c < H; ++c) out[t * H + c] += g * s[t * H + c];
     }
   }

@@ -74,10 +74,9 @@ void deltanet_forward(const DeltaNetWeights& w, float eps, const float* x, int64
   const int64_t r = vh / kh, key_width = kh * dk, value_width = vh * dv;
   std::vector<float> qkv(static_cast<size_t>(T * C)), conv_out(static_cast<size_t>(T * C)),
       z(static_cast<size_t>(T * value_width)), b(static_cast<size_t>(T * vh)), a(static_cast<size_t>(T * vh));
-  matmul(w.in_qkv, x, T, qkv.data(), pool);
-  matmul(w.in_z, x, T, z.data(), pool);
-  matmul(w.in_b, x, T, b.data(), pool);
-  matmul(w.in_a, x, T, a.data(), pool);
+  const MatmulJob projections[] = {{&w.in_qkv, x, T, qkv.data()}, {&w.in_z, x, T, z.data()},
+                                   {&w.in_b, x, T, b.data()}, {&w.in_a, x, T, a.data()}};
+  matmul_jobs(projections, pool);
 
   if (state.conv.empty()) state.conv.assign(static_cast<size_t>((w.kernel - 1) * C), 0.0f);
   if (state.recurrent.empty()) state.recurrent.assign(static_cast<size_t>(vh * dk * dv), 0.0f);
