@@ -50,7 +50,9 @@ Model::Model(ModelConfig config, Communicator& comm, ThreadPool& pool, ShardPlan
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicator& comm, ThreadPool& pool) {
   ModelConfig config = load_model_config(dir);
   ShardPlan plan = ShardPlan::make(config, comm.rank(), comm.size());  // refuses before any read
-  const Checkpoint ckpt = Checkpoint::open(dir);
+  // The model keeps the checkpoint mapped: weights whose layout allows it are used in place.
+  auto checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(dir));
+  const Checkpoint& ckpt = *checkpoint;
   const TensorNames names = detect_tensor_names(ckpt, config);
   {
     WeightLoader check(ckpt, config, /*dry_run=*/true);
@@ -74,6 +76,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicato
   model->final_norm_ = std::move(parts.final_norm);
   model->layers_ = std::move(parts.layers);
   model->weight_bytes_ = loader.bytes_loaded();
+  model->checkpoint_ = std::move(checkpoint);
   return model;
 }
 

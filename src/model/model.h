@@ -4,6 +4,7 @@
 #pragma once
 
 #include "io/model_config.h"
+#include "io/safetensors.h"
 #include "kernels/rope.h"
 #include "model/decode_state.h"
 #include "model/decoder_layer.h"
@@ -43,6 +44,7 @@ class Model {
   Model(ModelConfig config, Communicator& comm, ThreadPool& pool, ShardPlan plan);
 
   ModelConfig config_;
+  std::unique_ptr<Checkpoint> checkpoint_;  // mapped; in-place weights point into it
   Communicator& comm_;
   ThreadPool& pool_;
   ShardPlan plan_;

@@ -142,6 +142,13 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
     TS_CHECK(p.shape.size() >= 2, "matrix source {} needs a 2-D shape", p.tensor);
     const int64_t full_rows = p.shape[p.shape.size() - 2], full_cols = p.shape.back();
     if (p.rows.empty()) p.rows = {{0, full_rows}};
+    // Adjacent ranges (e.g. all of gate then all of up on a single rank) read as one block.
+    std::vector<Range> merged;
+    for (const Range& r : p.rows) {
+      if (!merged.empty() && merged.back().end == r.begin) merged.back().end = r.end;
+      else merged.push_back(r);
+    }
+    p.rows = std::move(merged);
     if (p.cols.end < 0) p.cols = {0, full_cols};
     if (quantized_info(p, &quant[i])) {
       any_quant = true;
@@ -187,6 +194,32 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
   if (dry_run_) {
     m.rows = 0;  // an empty matrix: nothing was read
     return m;
+  }
+
+  // One contiguous block of whole rows in the stored format can be used straight from the
+  // mapping: no copy, and the page cache holds it once however many processes map it.
+  if (parts.size() == 1 && parts[0].rows.size() == 1 && parts[0].cols.size() == parts[0].shape.back()) {
+    const SourceSlice& p = parts[0];
+    const int64_t full_rows = p.shape[p.shape.size() - 2];
+    const int64_t first_row = (p.expert >= 0 ? p.expert * full_rows : 0) + p.rows[0].begin;
+    if (m.format == WeightFormat::kAffine) {
+      const Quantized& q = quant[0];
+      m.view = q.weight->data + first_row * m.row_bytes;
+      const int64_t groups = cols / m.group_size;
+      m.scales.resize(static_cast<size_t>(rows * groups));
+      m.biases.resize(static_cast<size_t>(rows * groups));
+      for (int64_t i = 0; i < rows * groups; ++i) {
+        m.scales[i] = element_f32(*q.scales, first_row * groups + i);
+        m.biases[i] = element_f32(*q.biases, first_row * groups + i);
+      }
+      bytes_loaded_ += m.bytes();
+      return m;
+    }
+    if (plain[0]->dtype == DType::kBF16 || plain[0]->dtype == DType::kF32) {
+      m.view = plain[0]->data + first_row * cols * static_cast<int64_t>(dtype_size(plain[0]->dtype));
+      bytes_loaded_ += m.bytes();
+      return m;
+    }
   }
 
   if (m.format == WeightFormat::kAffine) {

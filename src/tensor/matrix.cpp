@@ -13,7 +13,12 @@ AlignedBuffer::AlignedBuffer(size_t bytes) : size_(bytes) {
 }
 
 size_t Matrix::bytes() const {
-  return data.size() + (scales.size() + biases.size()) * sizeof(float);
+  size_t stored = data.size();
+  if (view) {
+    const int64_t per_row = format == WeightFormat::kAffine ? row_bytes : cols * (format == WeightFormat::kBF16 ? 2 : 4);
+    stored = static_cast<size_t>(rows * per_row);
+  }
+  return stored + (scales.size() + biases.size()) * sizeof(float);
 }
 
 }  // namespace tessera

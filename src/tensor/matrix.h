@@ -36,7 +36,8 @@ struct Matrix {
   WeightFormat format = WeightFormat::kF32;
   int64_t rows = 0;
   int64_t cols = 0;
-  AlignedBuffer data;
+  AlignedBuffer data;            // owned storage, or empty when the weight is used in place
+  const uint8_t* view = nullptr;  // in-place storage inside a memory-mapped checkpoint
   // kAffine only.
   int bits = 0;
   int group_size = 0;
@@ -45,10 +46,11 @@ struct Matrix {
   std::vector<float> biases;
 
   bool empty() const { return rows == 0; }
-  size_t bytes() const;  // resident bytes of the weight (codes + scales + biases)
-  const float* f32_row(int64_t r) const { return reinterpret_cast<const float*>(data.data()) + r * cols; }
-  const uint16_t* bf16_row(int64_t r) const { return reinterpret_cast<const uint16_t*>(data.data()) + r * cols; }
-  const uint8_t* packed_row(int64_t r) const { return data.data() + r * row_bytes; }
+  size_t bytes() const;  // bytes of the weight (codes + scales + biases), owned or mapped
+  const uint8_t* storage() const { return view ? view : data.data(); }
+  const float* f32_row(int64_t r) const { return reinterpret_cast<const float*>(storage()) + r * cols; }
+  const uint16_t* bf16_row(int64_t r) const { return reinterpret_cast<const uint16_t*>(storage()) + r * cols; }
+  const uint8_t* packed_row(int64_t r) const { return storage() + r * row_bytes; }
 };
 
 }  // namespace tessera
