@@ -13,14 +13,14 @@ struct BenchOptions {
   std::string model;
   int64_t prompt_tokens = 512;
   int64_t gen_tokens = 128;
-  int threads = 0;
+  ModelOptions model_options;
 };
 
 void run(const BenchOptions& o) {
   if (o.prompt_tokens < 1 || o.gen_tokens < 1) fail("--prompt-tokens and --gen-tokens must be at least 1");
   using clock = std::chrono::steady_clock;
   const auto load_start = clock::now();
-  run_model_command(o.threads, o.model, [&](LockstepEngine& engine, Runtime& rt) {
+  run_model_command(o.model_options, o.model, [&](LockstepEngine& engine, Runtime& rt) {
     const double load_seconds = std::chrono::duration<double>(clock::now() - load_start).count();
     const int64_t V = engine.model().config().vocab_size;
     std::vector<int32_t> prompt;
@@ -70,7 +70,7 @@ const bool registered = register_command({"bench", "Measure prefill and decode s
   sub.add_option("--model", o->model, "checkpoint directory")->required();
   sub.add_option("--prompt-tokens", o->prompt_tokens, "prompt length (default 512)");
   sub.add_option("--gen-tokens", o->gen_tokens, "tokens to generate (default 128)");
-  sub.add_option("--threads", o->threads, "worker threads (default: all cores)");
+  add_model_options(sub, o->model_options);
   sub.callback([o] { run(*o); });
 }});
 

@@ -15,7 +15,7 @@ struct GenerateOptions {
   SamplingParams sampling;
   uint64_t seed = 0;
   bool has_seed = false;
-  int threads = 0;
+  ModelOptions model_options;
 };
 
 void run(GenerateOptions o) {
@@ -26,7 +26,7 @@ void run(GenerateOptions o) {
   req.max_tokens = o.max_tokens;
   if (o.has_seed) o.sampling.seed = o.seed;
   req.sampling = o.sampling;
-  run_model_command(o.threads, o.model, [&](LockstepEngine& engine, Runtime&) {
+  run_model_command(o.model_options, o.model, [&](LockstepEngine& engine, Runtime&) {
     for (int64_t id : engine.model().config().eos_token_ids) req.stop_ids.insert(static_cast<int32_t>(id));
     const GenerateResult result = generate(engine, 0, req);
     print_json({{"tokens", result.tokens},
@@ -48,7 +48,7 @@ const bool registered = register_command({"generate", "Generate tokens from a pr
   sub.add_option("--top-p", o->sampling.top_p, "nucleus sampling mass (1 = off)")->check(CLI::Range(0.0, 1.0));
   sub.add_option("--min-p", o->sampling.min_p, "drop tokens below min_p * p(max) (0 = off)")->check(CLI::Range(0.0, 1.0));
   sub.add_option("--seed", o->seed, "random seed for sampling")->each([o](const std::string&) { o->has_seed = true; });
-  sub.add_option("--threads", o->threads, "worker threads (default: all cores)");
+  add_model_options(sub, o->model_options);
   sub.callback([o] { run(*o); });
 }});
 

@@ -13,13 +13,13 @@ struct LogitsOptions {
   std::string tokens;
   bool all_positions = false;
   int64_t prefill = 0;  // 0: everything in one forward pass
-  int threads = 0;
+  ModelOptions model_options;
 };
 
 void run(const LogitsOptions& o) {
   const std::vector<int32_t> ids = parse_id_list(o.tokens, "--tokens");
   if (ids.empty()) fail("--tokens: give at least one token id");
-  run_model_command(o.threads, o.model, [&](LockstepEngine& engine, Runtime&) {
+  run_model_command(o.model_options, o.model, [&](LockstepEngine& engine, Runtime&) {
     std::vector<float> logits, piece;
     const size_t first = o.prefill > 0 ? std::min<size_t>(static_cast<size_t>(o.prefill), ids.size()) : ids.size();
     engine.forward(0, std::span<const int32_t>(ids.data(), first), o.all_positions, &logits);
@@ -42,7 +42,7 @@ const bool registered = register_command({"logits", "Print the logits of a token
   sub.add_option("--tokens", o->tokens, "comma-separated token ids")->required();
   sub.add_flag("--all-positions", o->all_positions, "one row per position instead of the last only");
   sub.add_option("--prefill", o->prefill, "prefill this many tokens, then decode the rest one at a time");
-  sub.add_option("--threads", o->threads, "worker threads (default: all cores)");
+  add_model_options(sub, o->model_options);
   sub.callback([o] { run(*o); });
 }});
 

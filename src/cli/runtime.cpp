@@ -26,13 +26,29 @@ Runtime::~Runtime() {
   }
 }
 
-void run_model_command(int threads, const std::string& model_dir,
+LoadOptions ModelOptions::load_options() const {
+  LoadOptions o;
+  if (quantize == "q8") o.quantize_bits = 8;
+  else if (quantize == "q6") o.quantize_bits = 6;
+  else if (quantize == "q4") o.quantize_bits = 4;
+  else if (!quantize.empty()) fail("--quantize: '{}' is not one of q8, q6, q4", quantize);
+  return o;
+}
+
+void add_model_options(CLI::App& sub, ModelOptions& options) {
+  sub.add_option("--threads", options.threads, "compute threads per rank (default: all cores)");
+  sub.add_option("--quantize", options.quantize,
+                 "quantize float weights on load: q8, q6 or q4 (MLX affine, group 64; routers stay as stored)");
+}
+
+void run_model_command(const ModelOptions& options, const std::string& model_dir,
                        const std::function<void(LockstepEngine&, Runtime&)>& leader,
                        const std::function<void(Runtime&)>& after_workers) {
-  Runtime runtime(threads);
+  const LoadOptions load_options = options.load_options();
+  Runtime runtime(options.threads);
   const bool multi = runtime.comm->size() > 1;
   try {
-    auto model = Model::load(model_dir, *runtime.comm, *runtime.pool);
+    auto model = Model::load(model_dir, *runtime.comm, *runtime.pool, load_options);
     LockstepEngine engine(*model);
     if (engine.is_leader()) {
       leader(engine, runtime);

@@ -40,7 +40,7 @@ MoeWeights load_moe(WeightLoader& loader, const ModelConfig& c, const ShardPlan&
   MoeWeights w;
   w.top_k = c.moe.num_experts_per_tok;
   w.norm_topk_prob = c.moe.norm_topk_prob;
-  w.router = loader.matrix(Split::kReplicated, {.tensor = p + "gate.weight", .shape = {E, H}});
+  w.router = loader.matrix(Split::kReplicated, {.tensor = p + "gate.weight", .shape = {E, H}}, /*quantizable=*/false);
   for (int64_t e = 0; e < E; ++e) {
     switch (layout) {
       case ExpertLayout::kFusedGateUp: {
@@ -70,7 +70,8 @@ MoeWeights load_moe(WeightLoader& loader, const ModelConfig& c, const ShardPlan&
     const std::string sp = p + "shared_expert.";
     w.shared = load_swiglu(loader, sp + "gate_proj.weight", sp + "up_proj.weight", sp + "down_proj.weight", H,
                            c.moe.shared_expert_intermediate_size, plan.shared_intermediate);
-    w.shared_gate = loader.matrix(Split::kReplicated, {.tensor = p + "shared_expert_gate.weight", .shape = {1, H}});
+    w.shared_gate = loader.matrix(Split::kReplicated, {.tensor = p + "shared_expert_gate.weight", .shape = {1, H}},
+                                  /*quantizable=*/false);
   }
   return w;
 }

@@ -47,7 +47,8 @@ Model::Model(ModelConfig config, Communicator& comm, ThreadPool& pool, ShardPlan
     : config_(std::move(config)), comm_(comm), pool_(pool), plan_(std::move(plan)),
       rope_(config_.rotary_dim(), config_.rope_theta) {}
 
-std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicator& comm, ThreadPool& pool) {
+std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicator& comm, ThreadPool& pool,
+                                   const LoadOptions& options) {
   ModelConfig config = load_model_config(dir);
   ShardPlan plan = ShardPlan::make(config, comm.rank(), comm.size());  // refuses before any read
   // The model keeps the checkpoint mapped: weights whose layout allows it are used in place.
@@ -56,6 +57,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicato
   const TensorNames names = detect_tensor_names(ckpt, config);
   {
     WeightLoader check(ckpt, config, /*dry_run=*/true);
+    check.set_quantize_bits(options.quantize_bits);
     load_parts(check, config, plan, names, false);
     size_t skipped = 0;
     std::vector<std::string> unknown;
@@ -70,6 +72,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicato
   }
   std::unique_ptr<Model> model(new Model(config, comm, pool, plan));
   WeightLoader loader(ckpt, model->config_, /*dry_run=*/false);
+  loader.set_quantize_bits(options.quantize_bits);
   LoadedParts parts = load_parts(loader, model->config_, plan, names, config.num_hidden_layers >= 8);
   model->embed_ = std::move(parts.embed);
   model->lm_head_ = std::move(parts.lm_head);
@@ -80,7 +83,8 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicato
   return model;
 }
 
-std::vector<std::vector<PlanRecord>> Model::plan_all_ranks(const std::filesystem::path& dir, int world) {
+std::vector<std::vector<PlanRecord>> Model::plan_all_ranks(const std::filesystem::path& dir, int world,
+                                                          const LoadOptions& options) {
   const ModelConfig config = load_model_config(dir);
   const Checkpoint ckpt = Checkpoint::open(dir);
   const TensorNames names = detect_tensor_names(ckpt, config);
@@ -88,6 +92,7 @@ std::vector<std::vector<PlanRecord>> Model::plan_all_ranks(const std::filesystem
   for (int r = 0; r < world; ++r) {
     const ShardPlan plan = ShardPlan::make(config, r, world);
     WeightLoader loader(ckpt, config, /*dry_run=*/true);
+    loader.set_quantize_bits(options.quantize_bits);
     load_parts(loader, config, plan, names, false);
     out.push_back(loader.plan());
   }

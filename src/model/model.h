@@ -19,14 +19,20 @@
 
 namespace tessera {
 
+struct LoadOptions {
+  int quantize_bits = 0;  // 0: keep weights as stored; 8, 6, 4: quantize float weights on load
+};
+
 class Model {
  public:
   // Checks every tensor (presence, dtype, shape, shardability) before reading any weight,
   // then loads this rank's slices. Throws tessera::Error on a bad checkpoint.
-  static std::unique_ptr<Model> load(const std::filesystem::path& dir, Communicator& comm, ThreadPool& pool);
+  static std::unique_ptr<Model> load(const std::filesystem::path& dir, Communicator& comm, ThreadPool& pool,
+                                     const LoadOptions& options = {});
 
   // The shard plan of every rank for world size `world`, computed without reading weights.
-  static std::vector<std::vector<PlanRecord>> plan_all_ranks(const std::filesystem::path& dir, int world);
+  static std::vector<std::vector<PlanRecord>> plan_all_ranks(const std::filesystem::path& dir, int world,
+                                                             const LoadOptions& options = {});
 
   const ModelConfig& config() const { return config_; }
   const ShardPlan& shard_plan() const { return plan_; }

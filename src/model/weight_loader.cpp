@@ -1,5 +1,6 @@
 #include "model/weight_loader.h"
 
+#include "tensor/affine_quantize.h"
 #include "util/error.h"
 
 #include <fmt/ranges.h>
@@ -130,7 +131,7 @@ void WeightLoader::record(Split split, const SourceSlice& part, size_t bytes) {
   plan_.push_back({part.tensor, split, part.rows, part.cols, 1, bytes, params});
 }
 
-Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_in) {
+Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_in, bool quantizable) {
   TS_CHECK(!parts_in.empty(), "matrix with no sources");
   std::vector<SourceSlice> parts = parts_in;
   std::vector<Quantized> quant(parts.size());
@@ -186,11 +187,14 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
   } else {
     m.format = all_bf16 ? WeightFormat::kBF16 : WeightFormat::kF32;
   }
+  constexpr int kQuantizeGroup = 64;
+  const bool quantize = quantize_bits_ > 0 && quantizable && m.format != WeightFormat::kAffine && cols % kQuantizeGroup == 0;
   const size_t elem = m.format == WeightFormat::kBF16 ? 2 : 4;
   const size_t total = m.format == WeightFormat::kAffine
                            ? static_cast<size_t>(rows * m.row_bytes) + 2 * sizeof(float) * rows * (cols / m.group_size)
                            : static_cast<size_t>(rows * cols) * elem;
-  for (const auto& p : parts) record(split, p, total / parts.size());
+  const size_t held = quantize ? static_cast<size_t>(rows * cols * quantize_bits_ / 8 + rows * (cols / kQuantizeGroup) * 8) : total;
+  for (const auto& p : parts) record(split, p, held / parts.size());
   if (dry_run_) {
     m.rows = 0;  // an empty matrix: nothing was read
     return m;
@@ -198,7 +202,7 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
 
   // One contiguous block of whole rows in the stored format can be used straight from the
   // mapping: no copy, and the page cache holds it once however many processes map it.
-  if (parts.size() == 1 && parts[0].rows.size() == 1 && parts[0].cols.size() == parts[0].shape.back()) {
+  if (!quantize && parts.size() == 1 && parts[0].rows.size() == 1 && parts[0].cols.size() == parts[0].shape.back()) {
     const SourceSlice& p = parts[0];
     const int64_t full_rows = p.shape[p.shape.size() - 2];
     const int64_t first_row = (p.expert >= 0 ? p.expert * full_rows : 0) + p.rows[0].begin;
@@ -268,6 +272,7 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
     const size_t slab = src.nbytes / static_cast<size_t>(p.expert >= 0 ? p.shape[0] : 1);
     src.file->release_range(src.file_offset + slab * static_cast<size_t>(std::max<int64_t>(p.expert, 0)), slab);
   }
+  if (quantize) m = quantize_affine(m, quantize_bits_, kQuantizeGroup);
   bytes_loaded_ += m.bytes();
   return m;
 }

@@ -43,8 +43,14 @@ class WeightLoader {
  public:
   WeightLoader(const Checkpoint& checkpoint, const ModelConfig& config, bool dry_run);
 
-  Matrix matrix(Split split, const std::vector<SourceSlice>& parts);
-  Matrix matrix(Split split, const SourceSlice& part) { return matrix(split, std::vector<SourceSlice>{part}); }
+  // `quantizable` false keeps a float weight in its format under --quantize (routers and the
+  // shared-expert gate stay high precision, as mlx-lm keeps them at 8 bits).
+  Matrix matrix(Split split, const std::vector<SourceSlice>& parts, bool quantizable = true);
+  Matrix matrix(Split split, const SourceSlice& part, bool quantizable = true) {
+    return matrix(split, std::vector<SourceSlice>{part}, quantizable);
+  }
+  // Quantize float weights to MLX affine `bits` (group 64) while loading; 0 = keep as stored.
+  void set_quantize_bits(int bits) { quantize_bits_ = bits; }
   // A 1-D (or [C,1,K]-style) float tensor as fp32, optionally sliced by element ranges;
   // `add_one` folds the +1 of zero-centred norms.
   std::vector<float> vector(const std::string& tensor, const std::vector<int64_t>& shape,
@@ -72,6 +78,7 @@ class WeightLoader {
   const Checkpoint& checkpoint_;
   const ModelConfig& config_;
   bool dry_run_;
+  int quantize_bits_ = 0;
   std::vector<PlanRecord> plan_;
   std::set<std::string> used_;
   size_t bytes_loaded_ = 0;

@@ -36,10 +36,12 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::run_share(int worker) {
-  if (worker < job_parts_) {
-    int64_t begin = job_n_ * worker / job_parts_;
-    int64_t end = job_n_ * (worker + 1) / job_parts_;
-    if (end > begin) (*job_fn_)(begin, end, worker);
+  // Chunks are claimed dynamically: on a noisy host one descheduled thread must not leave the
+  // other spinning on a fixed half of the work.
+  for (;;) {
+    const int64_t begin = job_next_.fetch_add(job_chunk_, std::memory_order_relaxed);
+    if (begin >= job_n_) break;
+    (*job_fn_)(begin, std::min(job_n_, begin + job_chunk_), worker);
   }
   remaining_.fetch_sub(1, std::memory_order_acq_rel);
 }
@@ -65,14 +67,15 @@ void ThreadPool::worker_loop(int worker) {
 
 void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   if (n <= 0) return;
-  int parts = static_cast<int>(std::min<int64_t>(size(), std::max<int64_t>(1, n / std::max<int64_t>(grain, 1))));
-  if (parts <= 1 || workers_.empty()) {
+  const int64_t min_chunk = std::max<int64_t>(grain, 1);
+  if (size() == 1 || n <= min_chunk) {
     fn(0, n, 0);
     return;
   }
   job_fn_ = &fn;
   job_n_ = n;
-  job_parts_ = parts;
+  job_chunk_ = std::max(min_chunk, n / (static_cast<int64_t>(size()) * 8));
+  job_next_.store(0, std::memory_order_relaxed);
   remaining_.store(size(), std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -26,8 +26,8 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Calls fn(begin, end, worker) on contiguous chunks covering [0, n); `grain` is the
-  // smallest chunk worth a thread. Returns when every chunk is done.
+  // Calls fn(begin, end, worker) on contiguous chunks covering [0, n), claimed dynamically by
+  // the threads; `grain` is the smallest chunk worth a hand-off. Returns when all are done.
   using RangeFn = std::function<void(int64_t begin, int64_t end, int worker)>;
   void parallel_for(int64_t n, const RangeFn& fn, int64_t grain = 1);
 
@@ -47,7 +47,8 @@ class ThreadPool {
   // The current job, valid while remaining_ > 0.
   const RangeFn* job_fn_ = nullptr;
   int64_t job_n_ = 0;
-  int job_parts_ = 0;
+  int64_t job_chunk_ = 1;
+  std::atomic<int64_t> job_next_{0};
 };
 
 }  // namespace tessera

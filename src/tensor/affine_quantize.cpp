@@ -1,0 +1,52 @@
+#include "tensor/affine_quantize.h"
+
+#include "tensor/dtype.h"
+#include "util/error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace tessera {
+
+Matrix quantize_affine(const Matrix& src, int bits, int group_size) {
+  TS_CHECK(src.format != WeightFormat::kAffine && src.cols % group_size == 0, "quantize_affine needs a float matrix");
+  Matrix q;
+  q.format = WeightFormat::kAffine;
+  q.rows = src.rows;
+  q.cols = src.cols;
+  q.bits = bits;
+  q.group_size = group_size;
+  q.row_bytes = src.cols * bits / 8;
+  q.data = AlignedBuffer(static_cast<size_t>(q.rows * q.row_bytes));
+  std::memset(q.data.data(), 0, q.data.size());
+  const int64_t groups = src.cols / group_size;
+  q.scales.resize(static_cast<size_t>(q.rows * groups));
+  q.biases.resize(static_cast<size_t>(q.rows * groups));
+  const float levels = static_cast<float>((1 << bits) - 1);
+  std::vector<float> row(static_cast<size_t>(src.cols));
+  for (int64_t r = 0; r < src.rows; ++r) {
+    if (src.format == WeightFormat::kF32) std::copy_n(src.f32_row(r), src.cols, row.begin());
+    else
+      for (int64_t c = 0; c < src.cols; ++c) row[c] = bf16_to_f32(src.bf16_row(r)[c]);
+    uint8_t* out = q.data.data() + r * q.row_bytes;
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* w = row.data() + g * group_size;
+      const auto [lo, hi] = std::minmax_element(w, w + group_size);
+      const float scale = *hi > *lo ? (*hi - *lo) / levels : 1.0f;
+      q.scales[r * groups + g] = scale;
+      q.biases[r * groups + g] = *lo;
+      for (int64_t c = 0; c < group_size; ++c) {
+        const float code = std::clamp(std::nearbyint((w[c] - *lo) / scale), 0.0f, levels);
+        const uint32_t v = static_cast<uint32_t>(code);
+        const int64_t bit = (g * group_size + c) * bits;
+        for (int b = 0; b < bits; ++b)
+          if (v >> b & 1u) out[(bit + b) >> 3] |= static_cast<uint8_t>(1u << ((bit + b) & 7));
+      }
+    }
+  }
+  return q;
+}
+
+}  // namespace tessera
