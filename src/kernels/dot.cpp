@@ -44,22 +44,6 @@ float dot_bf16_f32(const uint16_t* w, const float* x, int64_t n) {
   return s;
 }
 
-void dot4_f32(const float* const rows[4], const float* x, int64_t n, float* y) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 xv = _mm256_loadu_ps(x + i);
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(rows[0] + i), xv, s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(rows[1] + i), xv, s1);
-    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(rows[2] + i), xv, s2);
-    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(rows[3] + i), xv, s3);
-  }
-  float r[4] = {hsum(s0), hsum(s1), hsum(s2), hsum(s3)};
-  for (; i < n; ++i)
-    for (int k = 0; k < 4; ++k) r[k] += rows[k][i] * x[i];
-  for (int k = 0; k < 4; ++k) y[k] = r[k];
-}
-
 void bf16_to_f32_row(const uint16_t* in, float* out, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, load_bf16x8(in + i));

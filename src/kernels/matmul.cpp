@@ -2,6 +2,8 @@
 
 #include "kernels/affine_codes.h"
 #include "kernels/affine_dot.h"
+#include "kernels/cpu_features.h"
+#include "kernels/gemm_rows.h"
 #include "kernels/dot.h"
 #include "tensor/dtype.h"
 
@@ -12,7 +14,7 @@ namespace tessera {
 
 namespace {
 
-constexpr int64_t kRowBlock = 4;  // rows converted together and dotted with each token
+constexpr int64_t kRowBlock = 16;  // rows handed out to a thread together
 
 void dequantize_row(const Matrix& w, int64_t r, float* out) {
   const uint8_t* row = w.packed_row(r);
@@ -58,28 +60,22 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
                                        (*prepared)[t], cols, w.group_size, w.bits);
     return;
   }
-  // Many tokens: convert a block of rows to fp32 once, then dot it with every token.
-  scratch.resize(static_cast<size_t>(kRowBlock * cols));
-  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
-    const int64_t nr = std::min(kRowBlock, r1 - rb);
-    const float* rows[kRowBlock];
-    for (int64_t i = 0; i < nr; ++i) {
-      if (w.format == WeightFormat::kF32) {
-        rows[i] = w.f32_row(rb + i);
-      } else {
+  // Several tokens: blocks of 4 rows against groups of tokens (kernels/gemm_rows.h). bf16 and
+  // fp32 rows are read in place; affine rows are dequantized once per block.
+  const auto kernel = cpu_has_avx512() ? gemm_rows_avx512 : gemm_rows_avx2;
+  const bool affine = w.format == WeightFormat::kAffine;
+  if (affine) scratch.resize(static_cast<size_t>(4 * cols));
+  for (int64_t rb = r0; rb < r1; rb += 4) {
+    RowBlock block{{}, std::min<int64_t>(4, r1 - rb), w.format == WeightFormat::kBF16};
+    for (int64_t i = 0; i < block.n_rows; ++i) {
+      if (affine) {
         matrix_row_f32(w, rb + i, scratch.data() + i * cols);
-        rows[i] = scratch.data() + i * cols;
-      }
-    }
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      const float* xt = x + t * cols;
-      float* yt = y + t * w.rows;
-      if (nr == kRowBlock) {
-        dot4_f32(rows, xt, cols, yt + rb);
+        block.rows[i] = scratch.data() + i * cols;
       } else {
-        for (int64_t i = 0; i < nr; ++i) yt[rb + i] = dot_f32(rows[i], xt, cols);
+        block.rows[i] = block.bf16 ? static_cast<const void*>(w.bf16_row(rb + i)) : w.f32_row(rb + i);
       }
     }
+    kernel(block, cols, x, cols, n_tokens, y + rb, w.rows);
   }
 }
 

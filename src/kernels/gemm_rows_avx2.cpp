@@ -1,0 +1,72 @@
+#include "kernels/gemm_rows.h"
+
+#include "tensor/dtype.h"
+
+#include <immintrin.h>
+
+namespace tessera {
+
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_hadd_ps(lo, lo);
+  lo = _mm_hadd_ps(lo, lo);
+  return _mm_cvtss_f32(lo);
+}
+
+struct LoadBf16 {
+  static __m256 load(const void* p, int64_t k) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(p) + k));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static float scalar(const void* p, int64_t k) { return bf16_to_f32(static_cast<const uint16_t*>(p)[k]); }
+};
+struct LoadF32 {
+  static __m256 load(const void* p, int64_t k) { return _mm256_loadu_ps(static_cast<const float*>(p) + k); }
+  static float scalar(const void* p, int64_t k) { return static_cast<const float*>(p)[k]; }
+};
+
+// 4 rows × 3 tokens: 12 ymm accumulators + 4 rows + 1 activation fit the 16 AVX2 registers.
+template <class Load>
+void kernel(const RowBlock& b, int64_t K, const float* x, int64_t ldx, int64_t T, float* y, int64_t ldy) {
+  constexpr int kTokens = 3;
+  const int64_t K8 = K / 8 * 8;
+  const void* r[4];
+  for (int i = 0; i < 4; ++i) r[i] = b.rows[i < b.n_rows ? i : 0];
+  for (int64_t t0 = 0; t0 < T; t0 += kTokens) {
+    const int nt = static_cast<int>(T - t0 < kTokens ? T - t0 : kTokens);
+    const float* xt[kTokens];
+    for (int t = 0; t < kTokens; ++t) xt[t] = x + (t0 + (t < nt ? t : 0)) * ldx;
+    __m256 acc[4][kTokens];
+    for (int i = 0; i < 4; ++i)
+      for (int t = 0; t < kTokens; ++t) acc[i][t] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < K8; k += 8) {
+      const __m256 w0 = Load::load(r[0], k), w1 = Load::load(r[1], k), w2 = Load::load(r[2], k), w3 = Load::load(r[3], k);
+      for (int t = 0; t < kTokens; ++t) {
+        const __m256 xv = _mm256_loadu_ps(xt[t] + k);
+        acc[0][t] = _mm256_fmadd_ps(w0, xv, acc[0][t]);
+        acc[1][t] = _mm256_fmadd_ps(w1, xv, acc[1][t]);
+        acc[2][t] = _mm256_fmadd_ps(w2, xv, acc[2][t]);
+        acc[3][t] = _mm256_fmadd_ps(w3, xv, acc[3][t]);
+      }
+    }
+    for (int i = 0; i < b.n_rows; ++i)
+      for (int t = 0; t < nt; ++t) {
+        float s = hsum(acc[i][t]);
+        for (int64_t k = K8; k < K; ++k) s += Load::scalar(r[i], k) * xt[t][k];
+        y[(t0 + t) * ldy + i] = s;
+      }
+  }
+}
+
+}  // namespace
+
+void gemm_rows_avx2(const RowBlock& block, int64_t K, const float* x, int64_t ldx, int64_t n_tokens, float* y,
+                    int64_t ldy) {
+  if (block.bf16) kernel<LoadBf16>(block, K, x, ldx, n_tokens, y, ldy);
+  else kernel<LoadF32>(block, K, x, ldx, n_tokens, y, ldy);
+}
+
+}  // namespace tessera

@@ -1,0 +1,65 @@
+#include "kernels/gemm_rows.h"
+
+#include <immintrin.h>
+
+namespace tessera {
+
+namespace {
+
+struct LoadBf16 {
+  static __m512 load(const void* p, int64_t k) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(p) + k));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  static float scalar(const void* p, int64_t k) {
+    const uint32_t bits = static_cast<uint32_t>(static_cast<const uint16_t*>(p)[k]) << 16;
+    float f;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+  }
+};
+struct LoadF32 {
+  static __m512 load(const void* p, int64_t k) { return _mm512_loadu_ps(static_cast<const float*>(p) + k); }
+  static float scalar(const void* p, int64_t k) { return static_cast<const float*>(p)[k]; }
+};
+
+template <class Load>
+void kernel(const RowBlock& b, int64_t K, const float* x, int64_t ldx, int64_t T, float* y, int64_t ldy) {
+  const int64_t K16 = K / 16 * 16;
+  const void* r[4];
+  for (int i = 0; i < 4; ++i) r[i] = b.rows[i < b.n_rows ? i : 0];  // missing rows repeat row 0, unused
+  for (int64_t t0 = 0; t0 < T; t0 += 4) {
+    const int nt = static_cast<int>(T - t0 < 4 ? T - t0 : 4);
+    const float* xt[4];
+    for (int t = 0; t < 4; ++t) xt[t] = x + (t0 + (t < nt ? t : 0)) * ldx;
+    __m512 acc[4][4];
+    for (int i = 0; i < 4; ++i)
+      for (int t = 0; t < 4; ++t) acc[i][t] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K16; k += 16) {
+      const __m512 w0 = Load::load(r[0], k), w1 = Load::load(r[1], k), w2 = Load::load(r[2], k), w3 = Load::load(r[3], k);
+      for (int t = 0; t < 4; ++t) {
+        const __m512 xv = _mm512_loadu_ps(xt[t] + k);
+        acc[0][t] = _mm512_fmadd_ps(w0, xv, acc[0][t]);
+        acc[1][t] = _mm512_fmadd_ps(w1, xv, acc[1][t]);
+        acc[2][t] = _mm512_fmadd_ps(w2, xv, acc[2][t]);
+        acc[3][t] = _mm512_fmadd_ps(w3, xv, acc[3][t]);
+      }
+    }
+    for (int i = 0; i < b.n_rows; ++i)
+      for (int t = 0; t < nt; ++t) {
+        float s = _mm512_reduce_add_ps(acc[i][t]);
+        for (int64_t k = K16; k < K; ++k) s += Load::scalar(r[i], k) * xt[t][k];
+        y[(t0 + t) * ldy + i] = s;
+      }
+  }
+}
+
+}  // namespace
+
+void gemm_rows_avx512(const RowBlock& block, int64_t K, const float* x, int64_t ldx, int64_t n_tokens, float* y,
+                      int64_t ldy) {
+  if (block.bf16) kernel<LoadBf16>(block, K, x, ldx, n_tokens, y, ldy);
+  else kernel<LoadF32>(block, K, x, ldx, n_tokens, y, ldy);
+}
+
+}  // namespace tessera
