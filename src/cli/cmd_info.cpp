@@ -1,14 +1,15 @@
 // tessera info --model DIR : the parsed config, parameter counts (total and active per token)
 // and bytes of weights read per decoded token, computed from the checkpoint's shapes.
 #include "cli/command.h"
+#include "cli/runtime.h"
 #include "model/model.h"
 
 namespace tessera::cli {
 namespace {
 
-void run(const std::string& model) {
+void run(const std::string& model, const std::string& quantize) {
   const ModelConfig c = load_model_config(model);
-  const auto plan = Model::plan_all_ranks(model, 1).front();
+  const auto plan = Model::plan_all_ranks(model, 1, ModelOptions{0, quantize}.load_options()).front();
   int64_t total = 0, active = 0, bytes = 0, active_bytes = 0;
   const double expert_share = c.moe.num_experts > 0
                                   ? static_cast<double>(c.moe.num_experts_per_tok) / static_cast<double>(c.moe.num_experts)
@@ -53,8 +54,10 @@ void run(const std::string& model) {
 
 const bool registered = register_command({"info", "Describe a checkpoint: config, parameters, bytes per token", [](CLI::App& sub) {
   auto model = std::make_shared<std::string>();
+  auto quantize = std::make_shared<std::string>();
   sub.add_option("--model", *model, "checkpoint directory")->required();
-  sub.callback([model] { run(*model); });
+  sub.add_option("--quantize", *quantize, "report bytes as if loaded with --quantize q8|q6|q4");
+  sub.callback([model, quantize] { run(*model, *quantize); });
 }});
 
 }  // namespace
