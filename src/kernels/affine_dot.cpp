@@ -2,6 +2,9 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace tessera {
 
 namespace {
@@ -17,7 +20,15 @@ inline __m256i load8_u8(const uint8_t* p) {
 }
 }  // namespace
 
-bool affine_dot_supported(int bits, int group_size) { return (bits == 4 || bits == 8) && group_size % 16 == 0; }
+bool affine_dot_supported(int bits, int group_size) { return bits >= 2 && bits <= 8 && group_size % 16 == 0; }
+
+namespace {
+// Other widths: 8 codes span 8*bits <= 64 bits starting on a byte boundary. The 64-bit window
+// is broadcast and shifted per 64-bit lane by {0,1,2,3}*bits and {4,5,6,7}*bits; interleaving
+// the low dwords gives the codes in lane order 0,4,1,5,2,6,3,7, which the prepared activations
+// follow.
+constexpr int kGenericOrder[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+}  // namespace
 
 void prepare_affine_activations(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out) {
   const int64_t groups = cols / group_size;
@@ -35,8 +46,11 @@ void prepare_affine_activations(const float* x, int64_t cols, int group_size, in
         out->x[base + j] = x[base + 2 * j];
         out->x[base + 8 + j] = x[base + 2 * j + 1];
       }
-  } else {
+  } else if (bits == 8) {
     std::copy(x, x + cols, out->x.begin());
+  } else {
+    for (int64_t base = 0; base < cols; base += 8)
+      for (int j = 0; j < 8; ++j) out->x[base + j] = x[base + kGenericOrder[j]];
   }
 }
 
@@ -57,11 +71,25 @@ float affine_dot(const uint8_t* codes, const float* scales, const float* biases,
         acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, low_mask)), _mm256_loadu_ps(x + c0 + c), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), _mm256_loadu_ps(x + c0 + c + 8), acc1);
       }
-    } else {
+    } else if (bits == 8) {
       const uint8_t* p = codes + c0;
       for (int64_t c = 0; c < group_size; c += 16, p += 16) {
         acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(load8_u8(p)), _mm256_loadu_ps(x + c0 + c), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(load8_u8(p + 8)), _mm256_loadu_ps(x + c0 + c + 8), acc1);
+      }
+    } else {
+      const __m256i shift_lo = _mm256_set_epi64x(3 * bits, 2 * bits, bits, 0);
+      const __m256i shift_hi = _mm256_set_epi64x(7 * bits, 6 * bits, 5 * bits, 4 * bits);
+      const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+      const int64_t row_bytes = cols * bits / 8;
+      for (int64_t c = 0; c < group_size; c += 8) {
+        const int64_t byte = (c0 + c) * bits / 8;
+        uint64_t window = 0;
+        std::memcpy(&window, codes + byte, static_cast<size_t>(row_bytes - byte >= 8 ? 8 : row_bytes - byte));
+        const __m256i v = _mm256_set1_epi64x(static_cast<long long>(window));
+        const __m256i lo = _mm256_srlv_epi64(v, shift_lo), hi = _mm256_srlv_epi64(v, shift_hi);
+        const __m256i q = _mm256_and_si256(_mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xAA), mask);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(x + c0 + c), acc0);
       }
     }
     total = _mm256_fmadd_ps(_mm256_add_ps(acc0, acc1), _mm256_set1_ps(scales[g]), total);

@@ -12,12 +12,12 @@ namespace tessera {
 // Prepared activations for one token, shared by every row of one matrix.
 struct AffineActivations {
   std::vector<float> group_sums;  // [cols / group_size]
-  std::vector<float> x;           // 4-bit: per 16 codes, 8 even-indexed then 8 odd-indexed values
+  std::vector<float> x;           // in the order the codes are unpacked (see affine_dot.cpp)
 };
 
 void prepare_affine_activations(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out);
 
-// Supported fast paths: bits 4 and 8 with group_size a multiple of 16.
+// Every width 2..8 with group_size a multiple of 16 (4 and 8 bits have dedicated loops).
 bool affine_dot_supported(int bits, int group_size);
 float affine_dot(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
                  int64_t cols, int group_size, int bits);
