@@ -23,6 +23,7 @@ void LockstepEngine::execute(const Header& header, std::span<const int32_t> toke
     }
     case Op::kRelease: sequences_.erase(header.slot); break;
     case Op::kStop: stopped_ = true; break;
+    case Op::kMemory: break;  // the collective runs in gather_memory() / run_worker()
   }
 }
 
@@ -48,6 +49,24 @@ int64_t LockstepEngine::position(int slot) const {
   return it == sequences_.end() ? 0 : it->second.position;
 }
 
+std::vector<MemoryUsage> LockstepEngine::all_gather_memory() {
+  Communicator& comm = model_.comm();
+  const MemoryUsage mine = memory_usage_of_this_process();
+  const int64_t send[2] = {mine.resident_bytes, mine.peak_resident_bytes};
+  std::vector<int64_t> all(static_cast<size_t>(2 * comm.size()));
+  comm.all_gather_i64(send, 2, all.data());
+  std::vector<MemoryUsage> usage(static_cast<size_t>(comm.size()));
+  for (size_t r = 0; r < usage.size(); ++r) usage[r] = {all[2 * r], all[2 * r + 1]};
+  return usage;
+}
+
+std::vector<MemoryUsage> LockstepEngine::gather_memory() {
+  TS_CHECK(is_leader() && !stopped_, "gather_memory called on a worker or after shutdown");
+  Header header{Op::kMemory, 0, 0, 0};
+  if (model_.comm().size() > 1) model_.comm().broadcast(&header, sizeof(header), 0);
+  return all_gather_memory();
+}
+
 void LockstepEngine::shutdown() {
   if (stopped_) return;
   Header header{Op::kStop, 0, 0, 0};
@@ -66,6 +85,7 @@ void LockstepEngine::run_worker() {
       comm.broadcast(tokens.data(), static_cast<int64_t>(tokens.size() * sizeof(int32_t)), 0);
     }
     execute(header, tokens, nullptr);
+    if (header.op == Op::kMemory) all_gather_memory();
   }
 }
 

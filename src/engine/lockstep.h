@@ -4,6 +4,7 @@
 // run_worker() until rank 0 calls shutdown(). With one process the broadcasts are no-ops.
 #pragma once
 
+#include "engine/memory_usage.h"
 #include "model/model.h"
 
 #include <map>
@@ -25,6 +26,9 @@ class LockstepEngine {
   // Rank 0 only. Forgets a sequence's state on every rank.
   void release(int slot);
   int64_t position(int slot) const;
+  // Rank 0 only. Every rank's memory use, in rank order (a collective: workers take part
+  // from run_worker(), so /metrics and /bench can report all ranks while serving).
+  std::vector<MemoryUsage> gather_memory();
   // Rank 0 only. Tells the workers to leave run_worker(); idempotent.
   void shutdown();
 
@@ -32,7 +36,7 @@ class LockstepEngine {
   void run_worker();
 
  private:
-  enum class Op : int32_t { kForward = 1, kRelease = 2, kStop = 3 };
+  enum class Op : int32_t { kForward = 1, kRelease = 2, kStop = 3, kMemory = 4 };
   struct Header {
     Op op;
     int32_t slot;
@@ -40,6 +44,7 @@ class LockstepEngine {
     int32_t all_positions;
   };
   void execute(const Header& header, std::span<const int32_t> tokens, std::vector<float>* logits);
+  std::vector<MemoryUsage> all_gather_memory();
 
   Model& model_;
   std::map<int, SequenceState> sequences_;

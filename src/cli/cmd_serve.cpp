@@ -1,0 +1,158 @@
+// tessera serve --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--threads N]
+//               [--quantize q8|q6|q4] [--max-body-bytes N] [--ctx-size N] [--parallel N] [--alias NAME]
+//   An OpenAI-compatible HTTP server (see server/http_server.h for the routes).
+//
+// Tensor parallel: `mpirun -np N tessera serve ...` — rank 0 serves HTTP and runs the
+// scheduler; ranks > 0 follow its lock-step commands (run_model_command). When ranks share
+// cores, add `--mca mpi_yield_when_idle 1` (OpenMPI busy-polls otherwise; see ARCHITECTURE.md).
+//
+// Rank 0 binds the port before loading the model, so /health answers 503 during a long load.
+// SIGINT/SIGTERM stop it: in-flight requests end with an error, workers are released.
+#include "chat/chat_template.h"
+#include "cli/command.h"
+#include "cli/runtime.h"
+#include "engine/scheduler.h"
+#include "engine/stop_ids.h"
+#include "io/model_config.h"
+#include "server/http_server.h"
+#include "tokenizer/tokenizer.h"
+#include "util/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+namespace tessera::cli {
+namespace {
+
+struct ServeOptions {
+  std::string model;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string api_key;
+  ModelOptions model_options;  // --threads, --quantize
+  size_t max_body_bytes = 8u << 20;
+  int64_t ctx_size = 0;
+  int parallel = 16;
+  std::string alias;
+};
+
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int) { g_stop_requested.store(true); }
+
+// The rank from the launcher's environment. The HTTP port must be bound before the model
+// loads, which is before MPI is initialised (that happens in run_model_command).
+int launcher_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
+    if (const char* value = std::getenv(var)) return std::atoi(value);
+  return 0;
+}
+
+std::string range_text(const Range& r) { return fmt::format("[{},{})", r.begin, r.end); }
+
+void log_shard_plan(const Model& model) {
+  const ShardPlan& p = model.shard_plan();
+  const ModelConfig& c = model.config();
+  std::string line = fmt::format("shard plan: {} rank(s); rank 0 holds q heads {} of {}, kv heads {} of {}", p.world,
+                                 range_text(p.q_heads), c.num_attention_heads, range_text(p.kv_heads), c.num_key_value_heads);
+  if (c.num_full_attention_layers() < c.num_hidden_layers)
+    line += fmt::format(", linear value heads {} of {}", range_text(p.linear_value_heads), c.linear.num_value_heads);
+  if (c.moe.num_experts > 0)
+    line += fmt::format(", expert columns {} of {}", range_text(p.moe_intermediate), c.moe.moe_intermediate_size);
+  line += fmt::format(", vocab rows {} of {}; {:.1f} MB of weights", range_text(p.vocab), c.vocab_size,
+                      static_cast<double>(model.weight_bytes()) / 1e6);
+  log_info("{}", line);
+}
+
+void serve(const ServeOptions& o) {
+  if (o.parallel < 1) fail("--parallel must be at least 1");
+  if (o.ctx_size < 0) fail("--ctx-size must be positive");
+  const bool http_rank = launcher_rank() == 0;
+  std::optional<Tokenizer> tokenizer;
+  std::optional<ChatTemplate> chat_template;
+  std::unique_ptr<server::ApiServer> api;
+  if (http_rank) {
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished client must be a failed write, not a dead server
+    std::signal(SIGINT, request_stop);
+    std::signal(SIGTERM, request_stop);
+    // Cheap checks first, so a bad directory fails before the port is taken or weights are read.
+    load_model_config(o.model);
+    o.model_options.load_options();  // a bad --quantize fails here, not after the port is taken
+    tokenizer.emplace(Tokenizer::load(o.model));
+    chat_template.emplace(ChatTemplate::from_model_dir(o.model));
+    server::ServerOptions so;
+    so.host = o.host;
+    so.port = o.port;
+    so.api_key = o.api_key;
+    so.max_body_bytes = o.max_body_bytes;
+    so.model_id = !o.alias.empty() ? o.alias : std::filesystem::absolute(o.model).lexically_normal().filename().string();
+    if (so.model_id.empty()) so.model_id = std::filesystem::absolute(o.model).lexically_normal().parent_path().filename().string();
+    api = std::make_unique<server::ApiServer>(so);
+    api->start();
+    log_info("listening on http://{}:{} (loading {}; /health answers 503 until ready)", o.host, api->port(), o.model);
+  }
+  const auto load_start = std::chrono::steady_clock::now();
+  run_model_command(o.model_options, o.model, [&](LockstepEngine& engine, Runtime& rt) {
+    if (!api) fail("rank 0 of the MPI job did not see itself as rank 0 in OMPI_COMM_WORLD_RANK/PMIX_RANK/PMI_RANK");
+    const ModelConfig& config = engine.model().config();
+    log_info("model loaded in {:.1f}s", std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
+    log_shard_plan(engine.model());
+    int64_t ctx_size = o.ctx_size > 0 ? o.ctx_size : config.max_position_embeddings;
+    if (ctx_size <= 0) ctx_size = 32768;
+    if (config.max_position_embeddings > 0 && ctx_size > config.max_position_embeddings)
+      log_warn("--ctx-size {} exceeds the model's max_position_embeddings {}", ctx_size, config.max_position_embeddings);
+
+    SchedulerOptions sched;
+    sched.max_active = o.parallel;
+    sched.stop_ids = serving_stop_ids(config, *tokenizer);
+    sched.allowed_vocab = std::min<int64_t>(config.vocab_size, tokenizer->vocab_size());
+    Scheduler scheduler(engine, *tokenizer, sched, &api->metrics());
+    api->metrics().set_rank_memory(engine.gather_memory());
+    server::ServingContext context{scheduler, *tokenizer, *chat_template, default_template_context(o.model), ctx_size};
+    // Whatever happens below, the HTTP threads must be gone before `context` is.
+    struct StopServer {
+      server::ApiServer& api;
+      ~StopServer() { api.stop(); }
+    } stop_server{*api};
+    api->attach(context);
+    log_info("ready: serving '{}' on http://{}:{} ({} rank(s), context {} tokens, {} parallel sequences)",
+             api->options().model_id, o.host, api->port(), rt.comm->size(), ctx_size, o.parallel);
+
+    std::atomic<bool> serving{true};
+    std::thread watcher([&] {
+      while (serving.load() && !g_stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      scheduler.stop();
+    });
+    try {
+      scheduler.run();
+    } catch (...) {
+      serving.store(false);
+      watcher.join();
+      throw;
+    }
+    serving.store(false);
+    watcher.join();
+    log_info("shutting down");
+  });
+}
+
+const bool registered = register_command({"serve", "Serve an OpenAI-compatible HTTP API", [](CLI::App& sub) {
+  auto o = std::make_shared<ServeOptions>();
+  sub.add_option("--model", o->model, "checkpoint directory (with tokenizer.json and a chat template)")->required();
+  sub.add_option("--host", o->host, "address to listen on (default 127.0.0.1)");
+  sub.add_option("--port", o->port, "port to listen on; 0 picks a free one (default 8080)")->check(CLI::Range(0, 65535));
+  sub.add_option("--api-key", o->api_key, "require 'Authorization: Bearer KEY' on /v1/* and /bench/*");
+  add_model_options(sub, o->model_options);
+  sub.add_option("--max-body-bytes", o->max_body_bytes, "largest accepted request body (default 8 MiB)");
+  sub.add_option("--ctx-size", o->ctx_size, "tokens per sequence, prompt + completion (default: max_position_embeddings)");
+  sub.add_option("--parallel", o->parallel, "sequences decoded concurrently; more requests queue (default 16)");
+  sub.add_option("--alias", o->alias, "model name reported by /v1/models (default: the directory name)");
+  sub.callback([o] { serve(*o); });
+}});
+
+}  // namespace
+}  // namespace tessera::cli

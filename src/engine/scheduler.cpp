@@ -1,0 +1,265 @@
+#include "engine/scheduler.h"
+
+#include "engine/stop_strings.h"
+#include "tokenizer/streaming_decoder.h"
+#include "util/error.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace tessera {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point from, Clock::time_point to) { return std::chrono::duration<double>(to - from).count(); }
+
+TokenLogprob token_logprob(std::span<const float> logits, int64_t vocab, int32_t token, int top) {
+  const std::vector<float> lp = Sampler::log_softmax(logits, vocab);
+  TokenLogprob out;
+  out.id = token;
+  out.logprob = token >= 0 && static_cast<size_t>(token) < lp.size() ? lp[static_cast<size_t>(token)] : -INFINITY;
+  const size_t k = std::min(static_cast<size_t>(std::max(top, 0)), lp.size());
+  if (k > 0) {
+    std::vector<int32_t> ids(lp.size());
+    std::iota(ids.begin(), ids.end(), 0);
+    std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(k), ids.end(),
+                      [&](int32_t a, int32_t b) { return lp[a] > lp[b] || (lp[a] == lp[b] && a < b); });
+    for (size_t i = 0; i < k; ++i) out.top.emplace_back(ids[i], lp[static_cast<size_t>(ids[i])]);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Scheduler::Sequence {
+  Sequence(SequenceRequest r, const Tokenizer& tokenizer, int64_t vocab)
+      : request(std::move(r)),
+        channel(std::make_shared<SequenceChannel>()),
+        sampler(request.sampling, vocab),
+        decoder(tokenizer, /*skip_special=*/true),
+        stops(request.stop_strings),
+        history(request.prompt),
+        submitted(Clock::now()) {}
+
+  SequenceRequest request;
+  std::shared_ptr<SequenceChannel> channel;
+  Sampler sampler;
+  StreamingDecoder decoder;
+  StopStringMatcher stops;
+  std::vector<int32_t> history;  // prompt + generated tokens (penalties look at both)
+  std::vector<float> logits;
+  int slot = 0;                  // 0: not admitted yet
+  size_t prefilled = 0;          // prompt tokens already run
+  int64_t generated = 0;
+  bool done = false;
+  Clock::time_point submitted, admitted, prefill_done, last_token;
+  SequenceStats stats;
+};
+
+Scheduler::Scheduler(LockstepEngine& engine, const Tokenizer& tokenizer, SchedulerOptions options,
+                     SchedulerObserver* observer)
+    : engine_(engine), tokenizer_(tokenizer), options_(std::move(options)), observer_(observer) {
+  if (options_.allowed_vocab <= 0) options_.allowed_vocab = engine_.model().config().vocab_size;
+  options_.max_active = std::max(options_.max_active, 1);
+  options_.prefill_chunk = std::max<int64_t>(options_.prefill_chunk, 1);
+}
+
+Scheduler::~Scheduler() = default;
+
+std::shared_ptr<SequenceChannel> Scheduler::submit(SequenceRequest request) {
+  if (request.prompt.empty()) fail("the prompt is empty: give at least one token");
+  auto seq = std::make_unique<Sequence>(std::move(request), tokenizer_, options_.allowed_vocab);
+  std::shared_ptr<SequenceChannel> channel = seq->channel;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopped_ && !stopping_) {
+      queue_.push_back(std::move(seq));
+      queued_.store(static_cast<int64_t>(queue_.size()));
+      wake_.notify_one();
+      return channel;
+    }
+  }
+  SequenceEvent closed;
+  closed.finish = FinishReason::kAborted;
+  closed.error = "the server is shutting down";
+  channel->post(std::move(closed));
+  return channel;
+}
+
+std::future<void> Scheduler::run_on_compute_thread(std::function<void(LockstepEngine&)> task) {
+  std::packaged_task<void(LockstepEngine&)> packaged(std::move(task));
+  std::future<void> result = packaged.get_future();
+  std::lock_guard<std::mutex> lock(mutex_);
+  // A task dropped unrun (scheduler stopped) breaks its promise: the caller's get() throws.
+  if (!stopped_ && !stopping_) {
+    tasks_.push_back(std::move(packaged));
+    wake_.notify_one();
+  }
+  return result;
+}
+
+void Scheduler::stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopping_ = true;
+  wake_.notify_all();
+}
+
+void Scheduler::admit(std::unique_lock<std::mutex>&) {
+  // Clients that left while queued go first, so a long queue of abandoned requests neither
+  // delays the rest nor keeps their HTTP threads waiting. They never touched the engine.
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if ((*it)->channel->cancelled()) {
+      finish(**it, FinishReason::kCancelled);
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  while (static_cast<int>(active_.size()) < options_.max_active && !queue_.empty()) {
+    std::unique_ptr<Sequence> seq = std::move(queue_.front());
+    queue_.pop_front();
+    seq->slot = next_slot_++;
+    seq->admitted = Clock::now();
+    seq->stats.queue_seconds = seconds(seq->submitted, seq->admitted);
+    active_.push_back(std::move(seq));
+  }
+  queued_.store(static_cast<int64_t>(queue_.size()));
+  active_count_.store(static_cast<int64_t>(active_.size()));
+}
+
+void Scheduler::run() {
+  try {
+    serve_loop();
+  } catch (...) {
+    close_all("internal error in the scheduler");  // no HTTP thread may wait forever
+    throw;
+  }
+  close_all("the server is shutting down");
+}
+
+void Scheduler::serve_loop() {
+  for (;;) {
+    std::deque<std::packaged_task<void(LockstepEngine&)>> tasks;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !tasks_.empty() || !active_.empty(); });
+      if (stopping_) break;
+      tasks.swap(tasks_);
+      admit(lock);
+    }
+    for (auto& task : tasks) task(engine_);  // exceptions land in the task's future
+    // One round: every active sequence advances by one step.
+    for (auto& seq : active_)
+      if (!seq->done) step(*seq);
+    active_.remove_if([](const std::unique_ptr<Sequence>& seq) { return seq->done; });
+    active_count_.store(static_cast<int64_t>(active_.size()));
+  }
+}
+
+void Scheduler::close_all(const std::string& why) {
+  for (auto& seq : active_)
+    if (!seq->done) finish(*seq, FinishReason::kAborted, why);
+  active_.clear();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& seq : queue_) finish(*seq, FinishReason::kAborted, why);
+  queue_.clear();
+  tasks_.clear();
+  stopped_ = true;
+  queued_.store(0);
+  active_count_.store(0);
+}
+
+void Scheduler::step(Sequence& seq) {
+  if (seq.channel->cancelled()) {
+    finish(seq, FinishReason::kCancelled);
+    return;
+  }
+  try {
+    const std::vector<int32_t>& prompt = seq.request.prompt;
+    if (seq.prefilled < prompt.size()) {
+      const size_t n = std::min(prompt.size() - seq.prefilled, static_cast<size_t>(options_.prefill_chunk));
+      const auto t0 = Clock::now();
+      engine_.forward(seq.slot, std::span<const int32_t>(prompt.data() + seq.prefilled, n), false, &seq.logits);
+      seq.prefill_done = Clock::now();
+      seq.stats.prompt_seconds += seconds(t0, seq.prefill_done);
+      seq.prefilled += n;
+      if (seq.prefilled < prompt.size()) return;  // more chunks next round
+    } else {
+      engine_.forward(seq.slot, std::span<const int32_t>(&seq.history.back(), 1), false, &seq.logits);
+    }
+    on_token(seq, seq.sampler.sample(seq.logits, seq.history));
+  } catch (const std::exception& e) {
+    finish(seq, FinishReason::kError, e.what());
+  }
+}
+
+void Scheduler::on_token(Sequence& seq, int32_t token) {
+  const auto now = Clock::now();
+  const bool first = seq.generated == 0;  // a sampled EOS ends the sequence, so this is exact
+  if (first) seq.stats.first_token_seconds = seconds(seq.submitted, now);
+  if (observer_) {
+    if (first) observer_->on_first_token(seq.stats.first_token_seconds);
+    else observer_->on_next_token(seconds(seq.last_token, now));
+  }
+  seq.last_token = now;
+
+  SequenceEvent event;
+  if (!seq.request.ignore_eos && options_.stop_ids.count(token)) {
+    // End of text: release what the decoder and the stop matcher were holding back.
+    std::string tail = seq.decoder.finish();
+    StopStringMatcher::Result r = seq.stops.push(tail);
+    event.text = r.text + (r.stopped ? std::string() : seq.stops.flush());
+    if (!event.text.empty()) seq.channel->post(std::move(event));
+    finish(seq, FinishReason::kStop);
+    return;
+  }
+  ++seq.generated;
+  seq.history.push_back(token);
+  if (seq.request.top_logprobs >= 0)
+    event.logprobs.push_back(token_logprob(seq.logits, options_.allowed_vocab, token, seq.request.top_logprobs));
+  // Ids without a token (embedding padding is excluded by the sampler, but holes in the id
+  // range are possible) contribute no text rather than failing the request.
+  std::string piece = tokenizer_.is_known(token) ? seq.decoder.push(token) : std::string();
+  StopStringMatcher::Result r = seq.stops.push(piece);
+  event.text = std::move(r.text);
+  if (r.stopped) {
+    seq.channel->post(std::move(event));
+    finish(seq, FinishReason::kStop);
+    return;
+  }
+  if (seq.generated >= seq.request.max_tokens) {
+    StopStringMatcher::Result last = seq.stops.push(seq.decoder.finish());
+    event.text += last.text;
+    if (!last.stopped) event.text += seq.stops.flush();
+    seq.channel->post(std::move(event));
+    finish(seq, last.stopped ? FinishReason::kStop : FinishReason::kLength);
+    return;
+  }
+  seq.channel->post(std::move(event));
+}
+
+void Scheduler::finish(Sequence& seq, FinishReason reason, std::string error) {
+  if (seq.done) return;
+  seq.done = true;
+  if (seq.slot > 0) {
+    try {
+      engine_.release(seq.slot);
+    } catch (const std::exception& e) {
+      if (error.empty()) error = e.what();
+    }
+  }
+  const auto now = Clock::now();
+  seq.stats.prompt_tokens = static_cast<int64_t>(seq.request.prompt.size());
+  seq.stats.completion_tokens = seq.generated;
+  if (seq.prefilled == seq.request.prompt.size() && seq.slot > 0) seq.stats.decode_seconds = seconds(seq.prefill_done, now);
+  SequenceEvent event;
+  event.finish = reason;
+  event.error = std::move(error);
+  event.stats = seq.stats;
+  seq.channel->post(std::move(event));
+}
+
+}  // namespace tessera

@@ -1,0 +1,108 @@
+// The request scheduler on rank 0. One compute thread (the one that initialised MPI, which
+// requires it: MPI_THREAD_FUNNELED) calls run(); it alone calls LockstepEngine, so every
+// forward() stays in lock step with the worker ranks. Any thread may submit().
+//
+// Concurrency: up to `max_active` sequences hold an engine slot each (their own KV, conv and
+// recurrent state). run() visits them round-robin, one step each per round: a prefill chunk of
+// at most `prefill_chunk` tokens, or one decode token. So a long prompt delays the others by a
+// chunk, never by its whole prefill, and every active client sees tokens at the same pace.
+// Requests beyond max_active wait in a FIFO queue. A slot is released the moment its sequence
+// ends: EOS, a stop string, max_tokens, or the consumer's cancel() (a disconnected client).
+//
+// Text: each sequence detokenizes its own tokens (StreamingDecoder, special tokens skipped) and
+// matches its stop strings, so the events carry final text and a stop string split across
+// tokens is still found.
+#pragma once
+
+#include "engine/lockstep.h"
+#include "engine/sampler.h"
+#include "engine/sequence_channel.h"
+#include "tokenizer/tokenizer.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tessera {
+
+struct SequenceRequest {
+  std::vector<int32_t> prompt;
+  int64_t max_tokens = 16;
+  SamplingParams sampling;
+  std::vector<std::string> stop_strings;
+  bool ignore_eos = false;
+  int top_logprobs = -1;  // -1: no logprobs; 0: the chosen token's; k: and the k most likely
+};
+
+struct SchedulerOptions {
+  int max_active = 16;
+  int64_t prefill_chunk = 512;
+  std::set<int32_t> stop_ids;  // EOS ids (see stop_ids.h); never part of the output
+  int64_t allowed_vocab = 0;   // 0: the model's vocab_size
+};
+
+// Timing hooks for metrics, called on the compute thread.
+class SchedulerObserver {
+ public:
+  virtual ~SchedulerObserver() = default;
+  virtual void on_first_token(double seconds_since_submit) {}
+  virtual void on_next_token(double seconds_since_previous) {}
+};
+
+class Scheduler {
+ public:
+  Scheduler(LockstepEngine& engine, const Tokenizer& tokenizer, SchedulerOptions options,
+            SchedulerObserver* observer = nullptr);
+  ~Scheduler();
+
+  // Any thread. The channel receives the sequence's events; cancel() it to stop early.
+  std::shared_ptr<SequenceChannel> submit(SequenceRequest request);
+
+  // Any thread. Runs `task` on the compute thread between two steps (for collectives such as
+  // gather_memory); the future completes when it has run, or holds an error if the scheduler
+  // stopped first.
+  std::future<void> run_on_compute_thread(std::function<void(LockstepEngine&)> task);
+
+  // Compute thread: serves until stop(). Sequences still running or queued then get kAborted.
+  void run();
+  void stop();
+
+  int64_t queued() const { return queued_.load(); }
+  int64_t active() const { return active_count_.load(); }
+
+ private:
+  struct Sequence;
+  void serve_loop();
+  void admit(std::unique_lock<std::mutex>& lock);
+  void step(Sequence& seq);
+  void on_token(Sequence& seq, int32_t token);
+  void finish(Sequence& seq, FinishReason reason, std::string error = {});
+  void close_all(const std::string& why);
+
+  LockstepEngine& engine_;
+  const Tokenizer& tokenizer_;
+  SchedulerOptions options_;
+  SchedulerObserver* observer_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<Sequence>> queue_;
+  std::deque<std::packaged_task<void(LockstepEngine&)>> tasks_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+
+  std::list<std::unique_ptr<Sequence>> active_;  // compute thread only
+  int next_slot_ = 1;
+  std::atomic<int64_t> queued_{0};
+  std::atomic<int64_t> active_count_{0};
+};
+
+}  // namespace tessera

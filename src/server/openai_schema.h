@@ -1,0 +1,56 @@
+// Request bodies of the OpenAI API → validated parameter structs. Everything a client can get
+// wrong is an ApiError 400 naming the parameter: malformed JSON, a wrong type, an unknown or
+// unsupported parameter, a value out of range (same ranges as OpenAI where it has them).
+// JSON null counts as "not given", as OpenAI's own clients send it that way.
+//
+// Supported (both endpoints): model (any string), max_tokens, temperature [0,2], top_p (0,1],
+// top_k (-1 or 0 = off), min_p [0,1], seed, stop (string or ≤16 strings), presence_penalty and
+// frequency_penalty [-2,2], repetition_penalty (0,10], stream, stream_options.include_usage,
+// n (must be 1), user, ignore_eos (vLLM/llama.cpp extension).
+// Chat only: messages, max_completion_tokens, logprobs (bool), top_logprobs [0,20],
+// chat_template_kwargs (object, e.g. {"enable_thinking": false}).
+// Completions only: prompt (string, [string], or token ids), logprobs (int 0..5), echo (false).
+#pragma once
+
+#include "engine/sampler.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tessera::server {
+
+struct GenerationParams {
+  std::optional<int64_t> max_tokens;  // absent: up to the context size
+  SamplingParams sampling;
+  std::vector<std::string> stop;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  bool ignore_eos = false;
+  int top_logprobs = -1;       // -1: no logprobs
+};
+
+struct ChatCompletionParams {
+  GenerationParams gen;
+  // Normalised for the template: content is always a string (text parts joined), "developer"
+  // is "system" (OpenAI's newer name for it).
+  nlohmann::ordered_json messages;
+  nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
+};
+
+struct CompletionParams {
+  GenerationParams gen;
+  std::optional<std::string> prompt_text;
+  std::vector<int32_t> prompt_tokens;  // when the prompt was given as token ids
+};
+
+// Parses `body` as a JSON object (400 on anything else).
+nlohmann::ordered_json parse_json_object(const std::string& body);
+
+ChatCompletionParams parse_chat_completion(const nlohmann::ordered_json& body);
+CompletionParams parse_completion(const nlohmann::ordered_json& body);
+
+}  // namespace tessera::server
