@@ -1,16 +1,31 @@
-// tessera generate --model DIR --tokens 1,2,3 --max-tokens N [--temperature T --top-k K
-//                  --top-p P --min-p M --seed S]
-//   → {"tokens":[...generated ids...],"finish_reason":"stop"|"length", ...timings}
+// tessera generate --model DIR (--tokens 1,2,3 | --prompt "text" | --messages FILE.json)
+//                  [--max-tokens N] [--temperature T --top-k K --top-p P --min-p M --seed S]
+//                  [--stop STR]... [--enable-thinking true|false] [--threads N] [--quantize q8|q6|q4]
+//   → {"tokens":[...generated ids...],"finish_reason":"stop"|"length", "text":..., "reasoning":...}
+// With --prompt or --messages the output has "text" (the answer) and, for models that think,
+// "reasoning" (what came before </think>). Generation stops on any EOS id (config.json,
+// generation_config.json, the tokenizer's eos token, the family's <|im_end|>/<|endoftext|>) and on
+// --stop strings, matched across token boundaries; neither appears in the text.
 #include "cli/command.h"
+#include "cli/prompt_input.h"
 #include "cli/runtime.h"
 #include "engine/generate.h"
+#include "engine/reasoning_split.h"
+#include "engine/stop_ids.h"
+#include "engine/stop_strings.h"
+#include "tokenizer/streaming_decoder.h"
+#include "tokenizer/tokenizer.h"
+
+#include <optional>
 
 namespace tessera::cli {
 namespace {
 
 struct GenerateOptions {
   std::string model;
-  std::string tokens;
+  std::string tokens, prompt, messages;
+  std::vector<std::string> stop;
+  std::string enable_thinking;
   int64_t max_tokens = 16;
   SamplingParams sampling;
   uint64_t seed = 0;
@@ -19,29 +34,95 @@ struct GenerateOptions {
 };
 
 void run(GenerateOptions o) {
-  GenerateRequest req;
-  req.prompt = parse_id_list(o.tokens, "--tokens");
-  if (req.prompt.empty()) fail("--tokens: give at least one token id");
+  const int inputs = !o.tokens.empty() + !o.prompt.empty() + !o.messages.empty();
+  if (inputs != 1) fail("give exactly one of --tokens, --prompt, --messages");
   if (o.max_tokens < 0) fail("--max-tokens must be >= 0");
+  GenerateRequest req;
   req.max_tokens = o.max_tokens;
   if (o.has_seed) o.sampling.seed = o.seed;
   req.sampling = o.sampling;
+
+  // Text in: only the rank that owns I/O reads the tokenizer, template and messages file (on
+  // another machine they may not exist); the workers only ever see token ids.
+  std::optional<Tokenizer> tokenizer;
+  std::string prompt_text;
+  if (!o.tokens.empty()) {
+    req.prompt = parse_id_list(o.tokens, "--tokens");
+    if (req.prompt.empty()) fail("--tokens: give at least one token id");
+  }
+  const bool needs_text = o.tokens.empty() || !o.stop.empty();
+  if (launcher_rank() == 0 && needs_text) {
+    tokenizer = Tokenizer::load(o.model);
+    if (!o.messages.empty()) {
+      nlohmann::ordered_json context = read_template_context(o.model, o.messages);
+      apply_template_overrides(context, false, o.enable_thinking);
+      prompt_text = render_chat_prompt(o.model, context);
+    } else if (!o.prompt.empty()) {
+      prompt_text = o.prompt;
+    }
+    if (o.tokens.empty()) {
+      req.prompt = tokenizer->encode(prompt_text);
+      if (req.prompt.empty()) fail("the prompt encodes to no tokens");
+    }
+  }
+
   run_model_command(o.model_options, o.model, [&](LockstepEngine& engine, Runtime&) {
-    for (int64_t id : engine.model().config().eos_token_ids) req.stop_ids.insert(static_cast<int32_t>(id));
-    const GenerateResult result = generate(engine, 0, req);
-    print_json({{"tokens", result.tokens},
-                {"finish_reason", result.finish_reason},
-                {"prompt_tokens", req.prompt.size()},
-                {"prompt_seconds", result.prompt_seconds},
-                {"generate_seconds", result.generate_seconds},
-                {"tokens_per_second", result.generate_seconds > 0 ? static_cast<double>(result.tokens.size()) / result.generate_seconds : 0.0}});
+    const ModelConfig& config = engine.model().config();
+    if (tokenizer) {
+      req.stop_ids = serving_stop_ids(config, *tokenizer);
+      req.allowed_vocab = std::min<int64_t>(tokenizer->vocab_size(), config.vocab_size);
+    } else {
+      for (int64_t id : config.eos_token_ids) req.stop_ids.insert(static_cast<int32_t>(id));
+    }
+    std::optional<StreamingDecoder> decoder;
+    StopStringMatcher stops(o.stop);
+    std::optional<ReasoningSplitter> splitter;
+    std::string text, reasoning;
+    bool stopped_by_string = false;
+    auto take = [&](const ReasoningSplitter::Delta& d) {
+      reasoning += d.reasoning;
+      text += d.content;
+    };
+    if (tokenizer) {
+      decoder.emplace(*tokenizer, /*skip_special=*/true);
+      splitter.emplace(prompt_opens_reasoning(prompt_text) ? ReasoningSplitter::Start::kInReasoning
+                                                           : ReasoningSplitter::Start::kDetect);
+    }
+    TokenCallback on_token = nullptr;
+    if (tokenizer)
+      on_token = [&](int32_t id, const std::vector<float>&) {
+        const auto r = stops.push(decoder->push(id));
+        take(splitter->push(r.text));
+        stopped_by_string = r.stopped;
+        return !r.stopped;
+      };
+    GenerateResult result = generate(engine, 0, req, on_token);
+    nlohmann::json out = {{"tokens", result.tokens},
+                          {"finish_reason", result.finish_reason},
+                          {"prompt_tokens", req.prompt.size()},
+                          {"prompt_seconds", result.prompt_seconds},
+                          {"generate_seconds", result.generate_seconds},
+                          {"tokens_per_second", result.generate_seconds > 0
+                                                    ? static_cast<double>(result.tokens.size()) / result.generate_seconds
+                                                    : 0.0}};
+    if (tokenizer) {
+      if (!stopped_by_string) take(splitter->push(stops.push(decoder->finish()).text + stops.flush()));
+      take(splitter->flush());
+      out["text"] = text;
+      if (!reasoning.empty()) out["reasoning"] = reasoning;
+    }
+    print_json(out);
   });
 }
 
-const bool registered = register_command({"generate", "Generate tokens from a prompt", [](CLI::App& sub) {
+const bool registered = register_command({"generate", "Generate from token ids, text or chat messages", [](CLI::App& sub) {
   auto o = std::make_shared<GenerateOptions>();
   sub.add_option("--model", o->model, "checkpoint directory")->required();
-  sub.add_option("--tokens", o->tokens, "prompt as comma-separated token ids")->required();
+  sub.add_option("--tokens", o->tokens, "prompt as comma-separated token ids");
+  sub.add_option("--prompt", o->prompt, "prompt text (no chat template)");
+  sub.add_option("--messages", o->messages, "JSON file of chat messages (rendered with the chat template)");
+  sub.add_option("--stop", o->stop, "stop string (repeatable); not included in the text");
+  sub.add_option("--enable-thinking", o->enable_thinking, "template variable enable_thinking: true|false");
   sub.add_option("--max-tokens", o->max_tokens, "tokens to generate (default 16)");
   sub.add_option("--temperature", o->sampling.temperature, "0 = greedy (default)")->check(CLI::Range(0.0, 100.0));
   sub.add_option("--top-k", o->sampling.top_k, "keep the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);

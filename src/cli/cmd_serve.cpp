@@ -44,14 +44,6 @@ struct ServeOptions {
 std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int) { g_stop_requested.store(true); }
 
-// The rank from the launcher's environment. The HTTP port must be bound before the model
-// loads, which is before MPI is initialised (that happens in run_model_command).
-int launcher_rank() {
-  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
-    if (const char* value = std::getenv(var)) return std::atoi(value);
-  return 0;
-}
-
 std::string range_text(const Range& r) { return fmt::format("[{},{})", r.begin, r.end); }
 
 void log_shard_plan(const Model& model) {

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace tessera::cli {
 
@@ -89,6 +90,12 @@ std::vector<int32_t> parse_id_list(const std::string& text, const std::string& o
     pos = comma + 1;
   }
   return ids;
+}
+
+int launcher_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
+    if (const char* value = std::getenv(var)) return std::atoi(value);
+  return 0;
 }
 
 int64_t peak_rss_bytes() {

@@ -12,8 +12,9 @@
 namespace tessera {
 
 namespace {
-constexpr int kSpinIterations = 1 << 15;
-}
+constexpr int kWorkerSpins = 1 << 14;  // before a worker sleeps on the condition variable
+constexpr int kCallerSpins = 1 << 10;  // before the caller starts yielding its CPU
+}  // namespace
 
 int ThreadPool::default_threads() {
   unsigned n = std::thread::hardware_concurrency();
@@ -35,22 +36,28 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_share(int worker) {
-  // Chunks are claimed dynamically: on a noisy host one descheduled thread must not leave the
-  // other spinning on a fixed half of the work.
+void ThreadPool::work_on(uint64_t generation, int worker) {
+  const uint64_t tag = generation << kIndexBits;
+  uint64_t state = claim_.load(std::memory_order_acquire);
   for (;;) {
-    const int64_t begin = job_next_.fetch_add(job_chunk_, std::memory_order_relaxed);
-    if (begin >= job_n_) break;
-    (*job_fn_)(begin, std::min(job_n_, begin + job_chunk_), worker);
+    if ((state & ~((uint64_t{1} << kIndexBits) - 1)) != tag) return;  // a newer job: not ours
+    const int64_t begin = static_cast<int64_t>(state & ((uint64_t{1} << kIndexBits) - 1));
+    if (begin >= job_n_) return;
+    const int64_t end = std::min(job_n_, begin + job_chunk_);
+    if (!claim_.compare_exchange_weak(state, tag | static_cast<uint64_t>(end), std::memory_order_acq_rel))
+      continue;  // `state` was reloaded
+    // The chunk is ours, so the caller is still waiting on this job and job_fn_ is its fn.
+    (*job_fn_)(begin, end, worker);
+    done_.fetch_add(end - begin, std::memory_order_acq_rel);
+    state = claim_.load(std::memory_order_acquire);
   }
-  remaining_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void ThreadPool::worker_loop(int worker) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
+    for (int spin = 0; gen == seen && spin < kWorkerSpins; ++spin) {
       TS_CPU_RELAX();
       gen = generation_.load(std::memory_order_acquire);
     }
@@ -61,29 +68,33 @@ void ThreadPool::worker_loop(int worker) {
     }
     seen = gen;
     if (stop_) return;
-    run_share(worker);
+    work_on(gen, worker);
   }
 }
 
 void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   if (n <= 0) return;
   const int64_t min_chunk = std::max<int64_t>(grain, 1);
-  if (size() == 1 || n <= min_chunk) {
+  if (workers_.empty() || n <= min_chunk) {
     fn(0, n, 0);
     return;
   }
   job_fn_ = &fn;
   job_n_ = n;
-  job_chunk_ = std::max(min_chunk, n / (static_cast<int64_t>(size()) * 8));
-  job_next_.store(0, std::memory_order_relaxed);
-  remaining_.store(size(), std::memory_order_release);
+  job_chunk_ = std::max(min_chunk, n / (static_cast<int64_t>(size()) * 4));
+  done_.store(0, std::memory_order_relaxed);
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  claim_.store(gen << kIndexBits, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(gen, std::memory_order_release);
   }
   wake_.notify_all();
-  run_share(0);
-  while (remaining_.load(std::memory_order_acquire) != 0) TS_CPU_RELAX();
+  work_on(gen, 0);
+  for (int spin = 0; done_.load(std::memory_order_acquire) < n; ++spin) {
+    if (spin < kCallerSpins) TS_CPU_RELAX();
+    else std::this_thread::yield();  // let a worker that holds a chunk have this CPU
+  }
 }
 
 }  // namespace tessera

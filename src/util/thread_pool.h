@@ -1,10 +1,14 @@
 // A persistent pool of worker threads. Ops split their work with parallel_for; the calling
-// thread is worker 0 and takes part, so a pool of size 1 runs everything inline. Workers spin
-// briefly before sleeping because decode issues hundreds of short ops per token and waking a
-// sleeping thread costs more than the op.
+// thread is worker 0 and takes part, so a pool of size 1 runs everything inline.
 //
-// Threading contract: parallel_for may be called from one thread at a time (the engine's
-// compute thread). fn must be safe to call concurrently on disjoint ranges.
+// Decode issues hundreds of short ops per token, so the hand-off must be cheap and must not
+// depend on every worker being on a CPU: chunks are claimed from a shared counter, and the
+// caller returns as soon as every chunk is *done* — a worker that was descheduled (a noisy host,
+// more ranks than cores) simply claims nothing when it wakes up. Workers spin briefly for the
+// next job, then sleep.
+//
+// Threading contract: parallel_for is called from one thread at a time (the engine's compute
+// thread). fn must be safe to call concurrently on disjoint ranges.
 #pragma once
 
 #include <atomic>
@@ -35,20 +39,23 @@ class ThreadPool {
 
  private:
   void worker_loop(int worker);
-  void run_share(int worker);
+  // Claims and runs chunks of job `generation` until none are left.
+  void work_on(uint64_t generation, int worker);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> remaining_{0};
   bool stop_ = false;
 
-  // The current job, valid while remaining_ > 0.
+  // The current job. `claim_` packs (generation << kIndexBits) | next unclaimed index, so a
+  // worker holding a stale generation can never claim a chunk of a newer job.
+  static constexpr int kIndexBits = 40;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> done_{0};
   const RangeFn* job_fn_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 1;
-  std::atomic<int64_t> job_next_{0};
 };
 
 }  // namespace tessera

@@ -1,0 +1,48 @@
+#include "cli/prompt_input.h"
+
+#include "chat/chat_template.h"
+#include "util/error.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace tessera::cli {
+
+nlohmann::ordered_json read_template_context(const std::string& model_dir, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open messages file {}", path);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  nlohmann::ordered_json file;
+  try {
+    file = nlohmann::ordered_json::parse(buf.str());
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: invalid JSON: {}", path, e.what());
+  }
+  nlohmann::ordered_json context = default_template_context(model_dir);
+  context["add_generation_prompt"] = true;
+  if (file.is_array()) {
+    context["messages"] = file;
+  } else if (file.is_object()) {
+    for (const auto& [key, value] : file.items()) context[key] = value;
+  } else {
+    fail("{}: expected a JSON array of messages or an object with \"messages\", found {}", path, file.type_name());
+  }
+  return context;
+}
+
+void apply_template_overrides(nlohmann::ordered_json& context, bool no_generation_prompt,
+                              const std::string& enable_thinking) {
+  if (no_generation_prompt) context["add_generation_prompt"] = false;
+  if (!enable_thinking.empty()) {
+    if (enable_thinking != "true" && enable_thinking != "false")
+      fail("--enable-thinking must be true or false, got '{}'", enable_thinking);
+    context["enable_thinking"] = enable_thinking == "true";
+  }
+}
+
+std::string render_chat_prompt(const std::string& model_dir, const nlohmann::ordered_json& context) {
+  return ChatTemplate::from_model_dir(model_dir).render(context);
+}
+
+}  // namespace tessera::cli
