@@ -20,8 +20,11 @@ $BIN info --model "$DIR" | $PY -c '
 import json, sys
 d = json.load(sys.stdin)
 print("%s: %.1f M parameters, %.1f M active per token" % (d["family"], d["parameters_total"] / 1e6, d["parameters_active_per_token"] / 1e6))'
-PROMPT="1,2,3,4,5,6,7,8"
-echo "== tessera generate (1 process)"
-$BIN generate --model "$DIR" --tokens $PROMPT --max-tokens 24
-echo "== mpirun -np 2 tessera generate (tensor-parallel, 1 thread per rank)"
-$MPIRUN -np 2 $BIN generate --model "$DIR" --tokens $PROMPT --max-tokens 24 --threads 1
+MESSAGES="$DIR/demo-messages.json"
+echo '[{"role": "user", "content": "Write a haiku about tensor parallelism."}]' > "$MESSAGES"
+echo "== tessera generate --messages (1 process; random weights, so the words are nonsense)"
+$BIN generate --model "$DIR" --messages "$MESSAGES" --max-tokens 32
+echo "== mpirun -np 2 tessera generate --messages (tensor-parallel, 1 thread per rank: same tokens)"
+$MPIRUN -np 2 $BIN generate --model "$DIR" --messages "$MESSAGES" --max-tokens 32 --threads 1 2>/dev/null
+echo "== tessera bench (prompt 64, generate 32)"
+$BIN bench --model "$DIR" --prompt-tokens 64 --gen-tokens 32 2>/dev/null
