@@ -25,11 +25,17 @@ def work_dir(name):
 
 
 def make_checkpoint(name, *args):
-    """Writes (once) a tiny checkpoint with tools/make_tiny_checkpoint.py and returns its dir."""
+    """Writes (once) a tiny checkpoint with tools/make_tiny_checkpoint.py and returns its dir.
+    Tests run in parallel, so it is written to a private folder and renamed into place."""
     out = os.path.join(WORK, "ckpt", name)
     if not os.path.exists(os.path.join(out, "config.json")):
-        subprocess.run([PY, os.path.join(SOURCE, "tools", "make_tiny_checkpoint.py"), out, *args],
+        tmp = f"{out}.tmp-{os.getpid()}"
+        subprocess.run([PY, os.path.join(SOURCE, "tools", "make_tiny_checkpoint.py"), tmp, *args],
                        check=True, stdout=subprocess.DEVNULL)
+        try:
+            os.rename(tmp, out)
+        except OSError:  # another test wrote it first
+            subprocess.run(["rm", "-rf", tmp], check=True)
     return out
 
 

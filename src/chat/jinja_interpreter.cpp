@@ -228,7 +228,8 @@ class Interpreter {
       exec_body(program.body, root, out);
     } catch (const TemplateRaise& e) {
       release();
-      fail("chat template raised an exception at line {}: {}", line_, e.what());
+      // HF's raise_exception raises jinja2.exceptions.TemplateError(message).
+      fail("chat template raised an exception at line {}: TemplateError: {}", line_, e.what());
     } catch (const PyError& e) {
       release();
       fail("chat template error at line {}: {}", line_, e.what());

@@ -14,7 +14,7 @@
 namespace tessera::jinja {
 
 // Throws tessera::Error with the template line: "chat template error at line N: TypeError: ..."
-// or, for raise_exception(msg), "chat template raised an exception at line N: msg".
+// or, for raise_exception(msg), "chat template raised an exception at line N: TemplateError: msg".
 std::string render_program(const Program& program, const Dict& variables);
 
 }  // namespace tessera::jinja

@@ -93,10 +93,18 @@ class Parser {
     return next();
   }
 
-  // Left-associative chains (a.b.c, x|f|g, a + b + c) nest the tree too; count each link.
-  void chain_step(int& links) {
-    if (depth_ + ++links > kMaxNesting) fail_here("expression nested too deeply");
-  }
+  // Left-associative chains (a.b.c, x|f|g, a + b + c) deepen the tree like nesting does: each
+  // link counts toward depth_ until the chain ends.
+  struct ChainGuard {
+    Parser& p;
+    int links = 0;
+    explicit ChainGuard(Parser& parser) : p(parser) {}
+    void step() {
+      ++links;
+      if (++p.depth_ > kMaxNesting) p.fail_here("expression nested too deeply");
+    }
+    ~ChainGuard() { p.depth_ -= links; }
+  };
 
   struct DepthGuard {
     Parser& p;
@@ -435,9 +443,9 @@ class Parser {
   ExprPtr parse_or() {
     int line = cur().line;
     ExprPtr left = parse_and();
-    int links = 0;
+    ChainGuard chain(*this);
     while (skip_name("or")) {
-      chain_step(links);
+      chain.step();
       auto node = make(ExprKind::kOr, line);
       node->a = std::move(left);
       node->b = parse_and();
@@ -449,9 +457,9 @@ class Parser {
   ExprPtr parse_and() {
     int line = cur().line;
     ExprPtr left = parse_not();
-    int links = 0;
+    ChainGuard chain(*this);
     while (skip_name("and")) {
-      chain_step(links);
+      chain.step();
       auto node = make(ExprKind::kAnd, line);
       node->a = std::move(left);
       node->b = parse_not();
@@ -514,9 +522,9 @@ class Parser {
   ExprPtr parse_math1() {
     int line = cur().line;
     ExprPtr left = parse_concat();
-    int links = 0;
+    ChainGuard chain(*this);
     while (is_op("+") || is_op("-")) {
-      chain_step(links);
+      chain.step();
       std::string op = next().text;
       left = binary(op, std::move(left), parse_concat(), line);
     }
@@ -537,9 +545,9 @@ class Parser {
   ExprPtr parse_math2() {
     int line = cur().line;
     ExprPtr left = parse_pow();
-    int links = 0;
+    ChainGuard chain(*this);
     while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
-      chain_step(links);
+      chain.step();
       std::string op = next().text;
       left = binary(op, std::move(left), parse_pow(), line);
     }
@@ -549,9 +557,9 @@ class Parser {
   ExprPtr parse_pow() {
     int line = cur().line;
     ExprPtr left = parse_unary(true);
-    int links = 0;
+    ChainGuard chain(*this);
     while (skip_op("**")) {
-      chain_step(links);
+      chain.step();
       left = binary("**", std::move(left), parse_unary(true), line);
     }
     return left;
@@ -666,9 +674,9 @@ class Parser {
   }
 
   ExprPtr parse_postfix(ExprPtr node) {
-    int links = 0;
+    ChainGuard chain(*this);
     while (true) {
-      if (is_op(".") || is_op("[") || is_op("(")) chain_step(links);
+      if (is_op(".") || is_op("[") || is_op("(")) chain.step();
       if (is_op(".") || is_op("[")) {
         node = parse_subscript(std::move(node));
       } else if (is_op("(")) {
@@ -681,9 +689,9 @@ class Parser {
   }
 
   ExprPtr parse_filter_expr(ExprPtr node) {
-    int links = 0;
+    ChainGuard chain(*this);
     while (true) {
-      if (is_op("|") || is_name("is") || is_op("(")) chain_step(links);
+      if (is_op("|") || is_name("is") || is_op("(")) chain.step();
       if (is_op("|")) {
         node = parse_filter(std::move(node), false);
       } else if (is_name("is")) {

@@ -1,5 +1,7 @@
 #include "kernels/affine_dot.h"
 
+#include "kernels/cpu_features.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -28,7 +30,13 @@ namespace {
 // the low dwords gives the codes in lane order 0,4,1,5,2,6,3,7, which the prepared activations
 // follow.
 constexpr int kGenericOrder[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+
+// The AVX-512 body covers 4 and 8 bits in steps of 32 codes.
+bool use_avx512(int bits, int group_size) { return (bits == 4 || bits == 8) && group_size % 32 == 0 && cpu_has_avx512(); }
 }  // namespace
+
+float affine_dot_avx512(const uint8_t* codes, const float* scales, const float* biases, const float* x,
+                        const float* group_sums, int64_t cols, int group_size, int bits);
 
 void prepare_affine_activations(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out) {
   const int64_t groups = cols / group_size;
@@ -40,11 +48,13 @@ void prepare_affine_activations(const float* x, int64_t cols, int group_size, in
   }
   out->x.resize(static_cast<size_t>(cols));
   if (bits == 4) {
-    // Byte j holds code 2j in its low nibble and 2j+1 in its high nibble.
-    for (int64_t base = 0; base < cols; base += 16)
-      for (int64_t j = 0; j < 8; ++j) {
+    // Byte j holds code 2j in its low nibble and 2j+1 in its high nibble; a SIMD block of
+    // `half` bytes yields `half` even codes, then `half` odd ones.
+    const int64_t half = use_avx512(bits, group_size) ? 16 : 8;
+    for (int64_t base = 0; base < cols; base += 2 * half)
+      for (int64_t j = 0; j < half; ++j) {
         out->x[base + j] = x[base + 2 * j];
-        out->x[base + 8 + j] = x[base + 2 * j + 1];
+        out->x[base + half + j] = x[base + 2 * j + 1];
       }
   } else if (bits == 8) {
     std::copy(x, x + cols, out->x.begin());
@@ -56,6 +66,8 @@ void prepare_affine_activations(const float* x, int64_t cols, int group_size, in
 
 float affine_dot(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
                  int64_t cols, int group_size, int bits) {
+  if (use_avx512(bits, group_size))
+    return affine_dot_avx512(codes, scales, biases, a.x.data(), a.group_sums.data(), cols, group_size, bits);
   const int64_t groups = cols / group_size;
   const float* x = a.x.data();
   __m256 total = _mm256_setzero_ps();

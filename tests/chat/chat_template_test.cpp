@@ -135,6 +135,7 @@ TEST(ChatTemplateErrors, RaiseExceptionKeepsMessage) {
   expect_error([] { render("a\n{{ raise_exception('No user query found in messages.') }}"); },
                "No user query found in messages.");
   expect_error([] { render("a\n{{ raise_exception('boom') }}"); }, "line 2");
+  expect_error([] { render("{{ raise_exception('boom') }}"); }, "TemplateError: boom");
 }
 
 TEST(ChatTemplateErrors, UnsupportedConstructsAreNamed) {
@@ -197,6 +198,32 @@ TEST(ChatTemplateRender, LoopsAndNamespaces) {
       "{%- endfor -%}"
       "|{{ ns.n }}";
   EXPECT_EQ(render(src, ojson{{"xs", {1, 2, 3, 4, 5, 6}}}), "1/6,2/6,4/6,|7");
+}
+
+TEST(ChatTemplateRender, JinjaQuirksKept) {
+  // The for-else block runs unless some iteration reached the end of the body.
+  EXPECT_EQ(render("{% for x in [1, 2] %}{{ x }}{% break %}{% else %}E{% endfor %}"), "1E");
+  // A negative constant base is emitted as Python source "-3 ** x", i.e. -(3 ** x).
+  EXPECT_EQ(render("{{ -3 ** x }} {{ -x ** 2 }}", ojson{{"x", 2}}), "-9 4");
+  // x.items is the dict method, x['items'] the key.
+  EXPECT_EQ(render("{{ d.items is callable }} {{ d['items'] }}", ojson::parse(R"({"d": {"items": 5}})")), "True 5");
+  expect_error([] { render("{% for x in [1] %}{% set loop = 2 %}{% endfor %}"); }, "special loop variable");
+}
+
+TEST(ChatTemplateRender, PlainJsonContextConverts) {
+  // nlohmann::json converts implicitly; its keys are sorted, so only order-insensitive output
+  // is safe this way.
+  nlohmann::json ctx = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"add_generation_prompt", true}};
+  auto t = ChatTemplate::from_model_dir(kTokenizers / "qwen3");
+  EXPECT_EQ(t.render(ctx), "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(ChatTemplateRender, CopiesShareTheParsedProgram) {
+  ChatTemplate a = ChatTemplate::from_string("{{ x }}");
+  ChatTemplate b = a;
+  EXPECT_EQ(a.render(ojson{{"x", 1}}), "1");
+  EXPECT_EQ(b.render(ojson{{"x", 2}}), "2");
+  EXPECT_EQ(b.source(), "{{ x }}");
 }
 
 }  // namespace

@@ -9,12 +9,14 @@ Outputs must be byte-identical; when Jinja2 raises, tessera must fail too, and f
 raise_exception() its message must contain the template's text.
 
 Cases: small templates covering each supported feature, then both real templates
-(shared/data/tokenizers/qwen3 and qwen3.5) over varied conversations.
+(shared/data/tokenizers/qwen3 and qwen3.5) over varied conversations, then generated cases
+(fixed seed): random whitespace-control templates, random expressions, random conversations.
 
 Run: TESSERA_BIN=build/tessera /usr/bin/python3 tests/chat/jinja_oracle_test.py
 """
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -209,6 +211,13 @@ SMALL = [
     ("loop_kinds", "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}|{% for k in d %}{{ k }}{% endfor %}|{% for c in 'hé' %}[{{ c }}]{% endfor %}|{% for a, b in [[1, 2], (3, 4)] %}{{ a + b }}{% endfor %}|{% for m in msgs[::-1] %}{{ m.role[0] }}{% endfor %}|{% for x in msgs|selectattr('role', 'eq', 'user') %}{{ x.content }}{{ loop.length }}{% endfor %}", {"d": {"x": 1, "y": 2}, "msgs": MSGS}),
     ("globals", "{{ range(3)|list }}{{ range(1, 10, 3)|list }}{{ range(5, 0, -2)|list }}{{ range(0)|list }}|{{ range(3) }}{{ range(1, 5, 2) }}|{{ dict(a=1, b='x') }}|{{ dict({'z': 1}, y=2) }}|{% set j = joiner(', ') %}{% for x in [1,2,3] %}{{ j() }}{{ x }}{% endfor %}|{{ strftime_now('%Y') }}|{% generation %}gen{{ 1 }}{% endgeneration %}", {}),
     ("hf_vars", "{{ bos_token }}|{{ eos_token }}|{{ messages|length }}|{{ add_generation_prompt }}|{{ tools is defined }}", {"messages": MSGS}),
+    # Jinja quirks kept on purpose
+    ("quirk_for_else_after_break", "{% for x in [1, 2] %}{{ x }}{% break %}{% else %}E{% endfor %}|{% for x in [1, 2] %}{% continue %}{% else %}E{% endfor %}|{% for x in [1, 2] %}{% if x == 2 %}{% continue %}{% endif %}{% else %}E{% endfor %}", {}),
+    ("quirk_negative_const_pow", "{{ -3 ** x }} {{ (-3) ** x }} {{ -x ** 2 }} {{ -2 ** 2 }} {{ -3 ** (1 is odd) }}", {"x": 2}),
+    ("quirk_percent_mapping_like", "{{ 'plain' % [1, 2] }}|{{ 'plain' % undefined_v }}|{{ '%s' % [1] }}", {}),
+    ("quirk_map_falsy_input", "{{ false|map('string')|list }}{{ 0|select|list }}{{ none|map(attribute='x')|list }}", {}),
+    ("quirk_namespace_cycle", "{% set ns = namespace(a=1) %}{% set ns.me = ns %}{% set ns.l = [ns, (ns,)] %}{{ ns }}|{{ ns.l }}", {}),
+    ("identifiers_unicode", "{% set é = 3 %}{{ é }}{{ x·y }}", {}),
     # errors (both must fail; raise_exception text must survive)
     ("err_raise", "a{{ raise_exception('Custom failure: ' ~ 42) }}", {}),
     ("err_raise_in_macro", "{% macro m(x) %}{% if x > 1 %}{{ raise_exception('too big') }}{% endif %}{% endmacro %}{{ m(1) }}{{ m(2) }}", {}),
@@ -235,6 +244,10 @@ SMALL = [
     ("err_in_none", "{{ 'a' in none }}", {}),
     ("err_call_non_callable", "{{ d.a() }}", {"d": {"a": 1}}),
     ("err_endtag_mismatch", "{% for x in [1] %}{% endif %}", {}),
+    ("err_assign_loop", "{% for x in [1] %}{% set loop = 1 %}{% endfor %}", {}),
+    ("err_deep_chain", "{{ x" + ".a" * 400 + " }}", {}),
+    ("err_indent_non_str", "{{ 5|indent }}", {}),
+    ("err_int_undefined", "{{ nothing|int }}", {}),
 ]
 
 
@@ -359,12 +372,132 @@ MULTIMODAL = [
 ]
 
 
+# ---- generated cases (fixed seeds): whitespace control, expressions, conversations ---------
+
+def generated_whitespace_templates(rng, count):
+    texts = ["", " ", "  ", "\t", "\n", "\n\n", " \n ", "a", " b ", "c\n", "\n  d", "\u00a0", "x \t\n\t y"]
+    sign = lambda: rng.choice(["", "", "-", "+"])  # noqa: E731
+    text = lambda: "".join(rng.choice(texts) for _ in range(rng.randint(0, 3)))  # noqa: E731
+
+    def tag(body):
+        return "{%%%s %s %s%%}" % (sign(), body, sign())
+
+    def block(depth):
+        out = []
+        for _ in range(rng.randint(1, 4)):
+            out.append(text())
+            k = rng.randint(0, 7) if depth < 3 else 0
+            if k == 0:
+                out.append("{{%s 'v' %s}}" % (rng.choice(["", "-"]), rng.choice(["", "-"])))
+            elif k == 1:
+                out.append("{#%s c %s#}" % (sign(), sign()))
+            elif k == 2:
+                out.append(tag("if true") + block(depth + 1) + text() + tag("endif"))
+            elif k == 3:
+                out.append(tag("for i in [1, 2]") + block(depth + 1) + text() + tag("endfor"))
+            elif k == 4:
+                out.append(tag("set x = 1"))
+            elif k == 5:
+                out.append(tag("raw") + text() + "{{ x }}" + text() + tag("endraw"))
+            elif k == 6:
+                out.append(tag("if false") + block(depth + 1) + tag("else") + block(depth + 1) + tag("endif"))
+            else:
+                out.append(tag("macro m()") + block(depth + 1) + tag("endmacro") + text() + "{{ m() }}")
+        out.append(text())
+        return "".join(out)
+
+    return [(f"gen_ws_{i}", block(0), {}) for i in range(count)]
+
+
+def generated_expressions(rng, count):
+    atoms = ["1", "0", "-3", "2.5", "0.1", "'x'", "'a b'", "\"it's\"", "'é'", "''", "none", "true", "[]", "[1, 'a']",
+             "{'k': 1}", "(1, 2)", "d", "l", "s", "u", "e", "f", "i", "p", "d.a", "d.c", "d['b']", "p[1]", "undefined_x",
+             "d.missing", "l[-1]", "s[1:5]", "u[::-1]", "l[::2]", "d.c[2]"]
+    filters = ["length", "first", "last", "list", "string", "upper", "trim", "tojson", "title", "int", "float", "abs",
+               "round", "sort", "unique|list", "reverse|list", "join(',')", "default('D')", "d(0, true)", "items|list",
+               "dictsort", "sum", "min", "max", "e", "wordcount", "center(9)", "indent(2)", "replace('l', 'L')",
+               "map('string')|list", "select|list", "selectattr('role')|list", "map(attribute='role')|list",
+               "tojson(indent=1)", "batch(2)|list", "list|length", "sort(reverse=true)"]
+    tests = ["defined", "none", "string", "number", "integer", "mapping", "sequence", "iterable", "odd", "true",
+             "lower", "divisibleby 2", "in [1, 2]", "eq 1", "sameas none"]
+    methods = ["strip()", "split()", "split(',')", "upper()", "title()", "startswith('H')", "replace('o', '0')",
+               "find('o')", "count('l')", "rstrip(' !')", "items()", "keys()", "get('a')", "get('q', 9)", "isdigit()"]
+    ops = ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", ">=", "in", "not in", "and", "or"]
+
+    def expr(depth=0):
+        k = rng.randint(0, 9) if depth < 3 else 0
+        if k <= 2:
+            return rng.choice(atoms)
+        if k == 3:
+            return f"({expr(depth + 1)} {rng.choice(ops)} {expr(depth + 1)})"
+        if k == 4:
+            return f"({expr(depth + 1)}|{rng.choice(filters)})"
+        if k == 5:
+            return f"({expr(depth + 1)} is {'not ' if rng.random() < .3 else ''}{rng.choice(tests)})"
+        if k == 6:
+            return f"{rng.choice(atoms)}.{rng.choice(methods)}"
+        if k == 7:
+            return f"({expr(depth + 1)} if {expr(depth + 1)} else {expr(depth + 1)})"
+        if k == 8:
+            return f"(not {expr(depth + 1)})"
+        return f"[{expr(depth + 1)}, {expr(depth + 1)}]"
+
+    ctx = {"d": {"a": 1, "b": "two", "c": [1, 2.5, None]}, "l": [3, 1, 2, 2], "s": "  Hello, Wörld! ",
+           "u": "日本語テキスト", "e": "", "f": 2.5, "i": -7, "p": PEOPLE}
+    return [(f"gen_expr_{i}", "{{ %s }}" % expr(), ctx) for i in range(count)]
+
+
+def generated_conversations(rng, count):
+    texts = ["Hi", "", " ", "\n", "hello\n\nworld", "<think>\nr\n</think>\n\nans", "<think>a</think>b",
+             "</think>only", "<tool_response>\nx\n</tool_response>", "  spaced  ", "日本語 😀", "{{ x }}"]
+
+    def content():
+        r = rng.random()
+        if r < 0.75:
+            return rng.choice(texts)
+        if r < 0.8:
+            return None
+        return [rng.choice([{"type": "text", "text": rng.choice(texts)}, {"type": "image"}, {"type": "video"},
+                            {"image_url": {"url": "u"}}]) for _ in range(rng.randint(0, 3))]
+
+    def tool_call():
+        args = rng.choice([{}, {"city": "Oslo"}, {"q": "x", "n": 3, "f": 1.5, "b": False, "none": None, "l": [1, "a"]},
+                           "{\"a\": 1}"])
+        fn = {"name": rng.choice(["get_weather", "search"]), "arguments": args}
+        return {"type": "function", "function": fn} if rng.random() < 0.8 else fn
+
+    def message():
+        role = rng.choices(["user", "assistant", "tool", "system"], [4, 4, 2, 1])[0]
+        m = {"role": role, "content": content()}
+        if role == "assistant" and rng.random() < 0.3:
+            m["reasoning_content"] = rng.choice(["think", "\nthink\n", "", None])
+        if role == "assistant" and rng.random() < 0.4:
+            m["tool_calls"] = [tool_call() for _ in range(rng.randint(1, 2))]
+        return m
+
+    out = []
+    for i in range(count):
+        msgs = [message() for _ in range(rng.randint(0, 6))]
+        if msgs and rng.random() < 0.8:
+            msgs[0] = {"role": rng.choice(["system", "user"]), "content": rng.choice(texts)}
+        ctx = {"messages": msgs}
+        if rng.random() < 0.4:
+            ctx["tools"] = rng.choice([[WEATHER_TOOL], [WEATHER_TOOL, SEARCH_TOOL], []])
+        for key, p, choices in (("enable_thinking", 0.5, [True, False]), ("add_generation_prompt", 0.3, [True, False]),
+                                ("add_vision_id", 0.2, [True])):
+            if rng.random() < p:
+                ctx[key] = rng.choice(choices)
+        out.append((f"gen_conv_{i}", rng.choice(["qwen3", "qwen3.5"]), ctx))
+    return out
+
+
 def main():
     if not os.path.exists(BIN):
         print(f"FAIL: tessera binary not found at {BIN} (set TESSERA_BIN; build target `tessera`)")
         return 1
     cases = []  # (name, template source, model dir or None, context)
-    for name, source, ctx in SMALL:
+    rng = random.Random(20240607)
+    for name, source, ctx in SMALL + generated_whitespace_templates(rng, 120) + generated_expressions(rng, 150):
         cases.append((name, source, None, ctx))
     for family in ("qwen3", "qwen3.5"):
         model = os.path.join(TOKENIZERS, family)
@@ -373,6 +506,10 @@ def main():
         convs = CONVERSATIONS + [STRING_ARGS] + (MULTIMODAL if family == "qwen3.5" else [])
         for name, ctx in convs:
             cases.append((f"{family}/{name}", source, model, ctx))
+    for name, family, ctx in generated_conversations(rng, 150):
+        model = os.path.join(TOKENIZERS, family)
+        with open(os.path.join(model, "chat_template.jinja"), encoding="utf-8") as f:
+            cases.append((f"{family}/{name}", f.read(), model, ctx))
 
     failures = []
     counts = {"ok": 0, "raise": 0, "error": 0}
@@ -383,7 +520,8 @@ def main():
                 os.makedirs(model)
                 with open(os.path.join(model, "chat_template.jinja"), "w", encoding="utf-8", newline="") as f:
                     f.write(source)
-            context = {**special_tokens(model), "add_generation_prompt": True, **ctx}
+            # JSON round trip: the oracle gets fresh objects, exactly what tessera reads from the file
+            context = {**special_tokens(model), "add_generation_prompt": True, **json.loads(json.dumps(ctx))}
             context_file = os.path.join(tmp, f"c{i}.json")
             with open(context_file, "w", encoding="utf-8") as f:
                 json.dump(ctx, f, ensure_ascii=False)

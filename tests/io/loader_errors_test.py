@@ -8,8 +8,8 @@ import struct
 from tessera_testlib import Checks, make_checkpoint, run, work_dir
 
 checks = Checks("loader_errors")
-HF = make_checkpoint("qwen3_5_moe", "--family", "qwen3_5_moe", "--seed", "11")
-MLX = make_checkpoint("qwen3_5_moe-mlx4", "--family", "qwen3_5_moe", "--seed", "18", "--layout", "mlx", "--bits", "4")
+HF = make_checkpoint("errors-qwen3_5_moe", "--family", "qwen3_5_moe", "--seed", "11")
+MLX = make_checkpoint("errors-qwen3_5_moe-mlx4", "--family", "qwen3_5_moe", "--seed", "18", "--layout", "mlx", "--bits", "4")
 LAYER1 = "model.language_model.layers.1."
 
 
@@ -105,7 +105,7 @@ proc = run(["logits", "--model", "/nonexistent/model", "--tokens", "1"], check=F
 checks.check(proc.returncode == 1 and "/nonexistent/model" in proc.stderr, "missing model directory named")
 
 # Sharded checkpoint whose index names a shard that is not there.
-sharded = make_checkpoint("qwen3_5_moe-sharded", "--family", "qwen3_5_moe", "--seed", "11", "--shards", "3")
+sharded = make_checkpoint("errors-qwen3_5_moe-sharded", "--family", "qwen3_5_moe", "--seed", "11", "--shards", "3")
 d = variant("missing-shard", sharded)
 idx = json.load(open(os.path.join(d, "model.safetensors.index.json")))
 victim = sorted(set(idx["weight_map"].values()))[1]

@@ -38,13 +38,14 @@ CASES = [
     ("qwen3_next", ["--family", "qwen3_next", "--seed", "15"], [7, 65]),
     ("qwen3_next-dense-layers", ["--family", "qwen3_next", "--seed", "16", "--mlp-only-layers", "1"], [65]),
     ("qwen3_moe", ["--family", "qwen3_moe", "--seed", "17"], [7, 65]),
-    ("qwen3_5_moe-mlx4", ["--family", "qwen3_5_moe", "--seed", "18", "--layout", "mlx", "--bits", "4"], [65]),
-    ("qwen3_5_moe-mlx6", ["--family", "qwen3_5_moe", "--seed", "18", "--layout", "mlx", "--bits", "6"], [65]),
-    ("qwen3_5_moe-mlx8", ["--family", "qwen3_5_moe", "--seed", "18", "--layout", "mlx", "--bits", "8"], [65]),
     ("qwen3_5-mlx3-g32", ["--family", "qwen3_5", "--seed", "19", "--layout", "mlx", "--bits", "3", "--group-size", "32"], [65]),
     ("qwen3_next-mlx5", ["--family", "qwen3_next", "--seed", "20", "--layout", "mlx", "--bits", "5"], [65]),
     ("qwen3_moe-mlx2", ["--family", "qwen3_moe", "--seed", "21", "--layout", "mlx", "--bits", "2"], [65]),
 ]
+# Every family in the mlx-community layout at the widths people download (group 64).
+for i, family in enumerate(["qwen3_5_moe", "qwen3_5", "qwen3_next", "qwen3_moe"]):
+    for bits in ["4", "6", "8"]:
+        CASES.append((f"{family}-mlx{bits}", ["--family", family, "--seed", str(60 + i), "--layout", "mlx", "--bits", bits], [65]))
 
 for name, args, lengths in CASES:
     model = make_checkpoint(name, *args)
@@ -57,7 +58,7 @@ for name, args, lengths in CASES:
         checks.check(got.shape == ref.shape and d <= TOL, f"{name} T={length}: max rel diff {d:.2e} <= {TOL}")
 
 # Incremental decode == full recompute: prefill n tokens, decode the rest one at a time.
-for name in ["qwen3_5_moe", "qwen3_next", "qwen3_moe"]:
+for name in ["qwen3_5_moe", "qwen3_next", "qwen3_moe", "qwen3_5_moe-mlx4"]:
     model = os.path.join(os.environ.get("TESSERA_WORK", "build/test-work"), "ckpt", name)
     tokens, _ = safe_prompt(model, 70, 512, seed=99)
     full = engine_logits(model, tokens)
