@@ -26,6 +26,7 @@ struct GenerateOptions {
   std::string tokens, prompt, messages;
   std::vector<std::string> stop;
   std::string enable_thinking;
+  std::string chat_template;
   int64_t max_tokens = 16;
   SamplingParams sampling;
   uint64_t seed = 0;
@@ -56,7 +57,7 @@ void run(GenerateOptions o) {
     if (!o.messages.empty()) {
       nlohmann::ordered_json context = read_template_context(o.model, o.messages);
       apply_template_overrides(context, false, o.enable_thinking);
-      prompt_text = render_chat_prompt(o.model, context);
+      prompt_text = load_chat_template(o.model, o.chat_template).render(context);
     } else if (!o.prompt.empty()) {
       prompt_text = o.prompt;
     }
@@ -123,6 +124,7 @@ const bool registered = register_command({"generate", "Generate from token ids, 
   sub.add_option("--messages", o->messages, "JSON file of chat messages (rendered with the chat template)");
   sub.add_option("--stop", o->stop, "stop string (repeatable); not included in the text");
   sub.add_option("--enable-thinking", o->enable_thinking, "template variable enable_thinking: true|false");
+  sub.add_option("--chat-template", o->chat_template, "use this template file instead of the model's");
   sub.add_option("--max-tokens", o->max_tokens, "tokens to generate (default 16)");
   sub.add_option("--temperature", o->sampling.temperature, "0 = greedy (default)")->check(CLI::Range(0.0, 100.0));
   sub.add_option("--top-k", o->sampling.top_k, "keep the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);

@@ -10,6 +10,7 @@
 // SIGINT/SIGTERM stop it: in-flight requests end with an error, workers are released.
 #include "chat/chat_template.h"
 #include "cli/command.h"
+#include "cli/prompt_input.h"
 #include "cli/runtime.h"
 #include "engine/scheduler.h"
 #include "engine/stop_ids.h"
@@ -39,6 +40,7 @@ struct ServeOptions {
   int64_t ctx_size = 0;
   int parallel = 16;
   std::string alias;
+  std::string chat_template;
 };
 
 std::atomic<bool> g_stop_requested{false};
@@ -75,7 +77,7 @@ void serve(const ServeOptions& o) {
     load_model_config(o.model);
     o.model_options.load_options();  // a bad --quantize fails here, not after the port is taken
     tokenizer.emplace(Tokenizer::load(o.model));
-    chat_template.emplace(ChatTemplate::from_model_dir(o.model));
+    chat_template.emplace(load_chat_template(o.model, o.chat_template));
     server::ServerOptions so;
     so.host = o.host;
     so.port = o.port;
@@ -142,6 +144,7 @@ const bool registered = register_command({"serve", "Serve an OpenAI-compatible H
   sub.add_option("--max-body-bytes", o->max_body_bytes, "largest accepted request body (default 8 MiB)");
   sub.add_option("--ctx-size", o->ctx_size, "tokens per sequence, prompt + completion (default: max_position_embeddings)");
   sub.add_option("--parallel", o->parallel, "sequences decoded concurrently; more requests queue (default 16)");
+  sub.add_option("--chat-template", o->chat_template, "chat template file to use instead of the model's");
   sub.add_option("--alias", o->alias, "model name reported by /v1/models (default: the directory name)");
   sub.callback([o] { serve(*o); });
 }});

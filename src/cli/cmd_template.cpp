@@ -11,11 +11,10 @@
 // add_generation_prompt defaults to true.
 #include "chat/chat_template.h"
 #include "cli/command.h"
+#include "cli/prompt_input.h"
 #include "util/error.h"
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 namespace tessera::cli {
 
@@ -26,36 +25,13 @@ struct TemplateOptions {
   std::string messages;
   bool no_generation_prompt = false;
   std::string enable_thinking;
+  std::string chat_template;
 };
 
-nlohmann::ordered_json read_context_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open messages file {}", path);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  try {
-    return nlohmann::ordered_json::parse(buf.str());
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: invalid JSON: {}", path, e.what());
-  }
-}
-
 void run_template(const TemplateOptions& opt) {
-  ChatTemplate chat_template = ChatTemplate::from_model_dir(opt.model);
-  nlohmann::ordered_json context = default_template_context(opt.model);
-  context["add_generation_prompt"] = true;
-  nlohmann::ordered_json file = read_context_file(opt.messages);
-  if (file.is_array()) {
-    context["messages"] = file;
-  } else if (file.is_object()) {
-    for (const auto& [key, value] : file.items()) context[key] = value;
-  } else {
-    fail("{}: expected a JSON array of messages or an object with \"messages\", found {}", opt.messages,
-         file.type_name());
-  }
-  if (opt.no_generation_prompt) context["add_generation_prompt"] = false;
-  if (!opt.enable_thinking.empty()) context["enable_thinking"] = opt.enable_thinking == "true";
-  print_text(chat_template.render(context));
+  nlohmann::ordered_json context = read_template_context(opt.model, opt.messages);
+  apply_template_overrides(context, opt.no_generation_prompt, opt.enable_thinking);
+  print_text(load_chat_template(opt.model, opt.chat_template).render(context));
 }
 
 void setup_template(CLI::App& sub) {
@@ -68,6 +44,7 @@ void setup_template(CLI::App& sub) {
   sub.add_flag("--no-generation-prompt", opt->no_generation_prompt, "render without the assistant prompt");
   sub.add_option("--enable-thinking", opt->enable_thinking, "set the enable_thinking variable")
       ->check(CLI::IsMember({"true", "false"}));
+  sub.add_option("--chat-template", opt->chat_template, "use this template file instead of the model's");
   sub.callback([opt] { run_template(*opt); });
 }
 

@@ -1,6 +1,5 @@
 #include "cli/prompt_input.h"
 
-#include "chat/chat_template.h"
 #include "util/error.h"
 
 #include <fstream>
@@ -41,8 +40,13 @@ void apply_template_overrides(nlohmann::ordered_json& context, bool no_generatio
   }
 }
 
-std::string render_chat_prompt(const std::string& model_dir, const nlohmann::ordered_json& context) {
-  return ChatTemplate::from_model_dir(model_dir).render(context);
+ChatTemplate load_chat_template(const std::string& model_dir, const std::string& override_file) {
+  if (override_file.empty()) return ChatTemplate::from_model_dir(model_dir);
+  std::ifstream in(override_file, std::ios::binary);
+  if (!in) fail("--chat-template: cannot read {}", override_file);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return ChatTemplate::from_string(buf.str());
 }
 
 }  // namespace tessera::cli

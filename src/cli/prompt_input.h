@@ -3,6 +3,8 @@
 // takes them) rendered with the model's chat template, or raw --prompt text.
 #pragma once
 
+#include "chat/chat_template.h"
+
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -18,7 +20,8 @@ nlohmann::ordered_json read_template_context(const std::string& model_dir, const
 void apply_template_overrides(nlohmann::ordered_json& context, bool no_generation_prompt,
                               const std::string& enable_thinking);
 
-// Renders the model's chat template with `context`.
-std::string render_chat_prompt(const std::string& model_dir, const nlohmann::ordered_json& context);
+// The model's chat template, or the one in `override_file` when given (--chat-template FILE:
+// for checkpoints that ship none, or to try another).
+ChatTemplate load_chat_template(const std::string& model_dir, const std::string& override_file);
 
 }  // namespace tessera::cli
