@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--prompt", type=int, default=512)
     ap.add_argument("--gen", type=int, default=128)
     ap.add_argument("--quick", action="store_true", help="bf16 and q4 at 2 threads only")
+    ap.add_argument("--only", default="", help="comma-separated row names to run, e.g. 'q8,q4'")
     a = ap.parse_args()
     probe = os.path.join(ROOT, "build", "membw")
     sh(["gcc", "-O3", "-march=native", "-fopenmp", os.path.join(SHARED, "tools", "membw.c"), "-o", probe])
@@ -49,6 +50,9 @@ def main():
                ("q4", "q4", 1, 0), ("q4", "q4", 2, 0), ("bf16 TP=2", "", 1, 2), ("q4 TP=2", "q4", 1, 2)]
     if a.quick:
         configs = [c for c in configs if c[2] == 2 or c[3] == 2][:2] + [("bf16 TP=2", "", 1, 2)]
+    if a.only:
+        wanted = set(a.only.split(","))
+        configs = [c for c in configs if c[0] in wanted]
     header = f"{'format':<10} {'threads':>7} {'ranks':>5} {'decode tok/s':>12} {'prefill tok/s':>13} {'GB/token':>8} " \
              f"{'implied GB/s':>12} {'probe GB/s':>10} {'% of bw':>7} {'peak RSS GB':>11}"
     print(header)

@@ -2,6 +2,8 @@
 
 #include "kernels/cpu_features.h"
 
+#include "kernels/simd_avx2.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -9,14 +11,9 @@
 
 namespace tessera {
 
+using simd::hsum;
+
 namespace {
-inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_hadd_ps(lo, lo);
-  lo = _mm_hadd_ps(lo, lo);
-  return _mm_cvtss_f32(lo);
-}
 inline __m256i load8_u8(const uint8_t* p) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
 }

@@ -1,24 +1,14 @@
 #include "kernels/dot.h"
 
+#include "kernels/simd_avx2.h"
 #include "tensor/dtype.h"
 
 #include <immintrin.h>
 
 namespace tessera {
 
-namespace {
-inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_hadd_ps(lo, lo);
-  lo = _mm_hadd_ps(lo, lo);
-  return _mm_cvtss_f32(lo);
-}
-inline __m256 load_bf16x8(const uint16_t* p) {
-  __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
-}
-}  // namespace
+using simd::hsum;
+using simd::load_bf16x8;
 
 float dot_f32(const float* a, const float* b, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();

@@ -2,25 +2,18 @@
 
 #include "tensor/dtype.h"
 
+#include "kernels/simd_avx2.h"
+
 #include <immintrin.h>
 
 namespace tessera {
 
+using simd::hsum;
+
 namespace {
 
-inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_hadd_ps(lo, lo);
-  lo = _mm_hadd_ps(lo, lo);
-  return _mm_cvtss_f32(lo);
-}
-
 struct LoadBf16 {
-  static __m256 load(const void* p, int64_t k) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(p) + k));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  }
+  static __m256 load(const void* p, int64_t k) { return simd::load_bf16x8(static_cast<const uint16_t*>(p) + k); }
   static float scalar(const void* p, int64_t k) { return bf16_to_f32(static_cast<const uint16_t*>(p)[k]); }
 };
 struct LoadF32 {

@@ -38,6 +38,10 @@ DecoderLayer load_qwen3_next_layer(const LayerLoadContext& ctx, int64_t layer);
 DecoderLayer load_qwen3_moe_layer(const LayerLoadContext& ctx, int64_t layer);
 LayerLoaderFn layer_loader_for(Family family);
 
+// The Qwen3.5 / Qwen3-Next hybrid block: DeltaNet or gated attention by layer type, then the
+// norms and FFN; the families differ only in how DeltaNet's projections are stored.
+DecoderLayer load_hybrid_layer(const LayerLoadContext& ctx, int64_t layer, DeltaNetProjections projections);
+
 // The parts every family loads the same way: the two norms and the FFN (MoE or dense).
 void load_norms_and_ffn(const LayerLoadContext& ctx, int64_t layer, DecoderLayer& out);
 

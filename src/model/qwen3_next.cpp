@@ -7,16 +7,7 @@
 namespace tessera {
 
 DecoderLayer load_qwen3_next_layer(const LayerLoadContext& ctx, int64_t i) {
-  DecoderLayer layer;
-  layer.type = ctx.config.layer_types[i];
-  const std::string p = ctx.names.layer(i);
-  if (layer.type == LayerType::kFullAttention)
-    layer.attention = load_attention(ctx.loader, ctx.config, ctx.plan, p + "self_attn.", !ctx.names.mlx_sanitized);
-  else
-    layer.deltanet = load_deltanet(ctx.loader, ctx.config, ctx.plan, p + "linear_attn.",
-                                   DeltaNetProjections::kFusedGrouped, ctx.names.mlx_sanitized);
-  load_norms_and_ffn(ctx, i, layer);
-  return layer;
+  return load_hybrid_layer(ctx, i, DeltaNetProjections::kFusedGrouped);
 }
 
 }  // namespace tessera

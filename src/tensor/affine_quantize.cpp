@@ -20,7 +20,6 @@ Matrix quantize_affine(const Matrix& src, int bits, int group_size) {
   q.group_size = group_size;
   q.row_bytes = src.cols * bits / 8;
   q.data = AlignedBuffer(static_cast<size_t>(q.rows * q.row_bytes));
-  std::memset(q.data.data(), 0, q.data.size());
   const int64_t groups = src.cols / group_size;
   q.scales.resize(static_cast<size_t>(q.rows * groups));
   q.biases.resize(static_cast<size_t>(q.rows * groups));
@@ -31,18 +30,24 @@ Matrix quantize_affine(const Matrix& src, int bits, int group_size) {
     else
       for (int64_t c = 0; c < src.cols; ++c) row[c] = bf16_to_f32(src.bf16_row(r)[c]);
     uint8_t* out = q.data.data() + r * q.row_bytes;
+    uint64_t window = 0;
+    int window_bits = 0;
     for (int64_t g = 0; g < groups; ++g) {
       const float* w = row.data() + g * group_size;
       const auto [lo, hi] = std::minmax_element(w, w + group_size);
       const float scale = *hi > *lo ? (*hi - *lo) / levels : 1.0f;
       q.scales[r * groups + g] = scale;
       q.biases[r * groups + g] = *lo;
+      // Codes go into a 64-bit window that is flushed a byte at a time (LSB-first stream).
       for (int64_t c = 0; c < group_size; ++c) {
         const float code = std::clamp(std::nearbyint((w[c] - *lo) / scale), 0.0f, levels);
-        const uint32_t v = static_cast<uint32_t>(code);
-        const int64_t bit = (g * group_size + c) * bits;
-        for (int b = 0; b < bits; ++b)
-          if (v >> b & 1u) out[(bit + b) >> 3] |= static_cast<uint8_t>(1u << ((bit + b) & 7));
+        window |= static_cast<uint64_t>(code) << window_bits;
+        window_bits += bits;
+        while (window_bits >= 8) {
+          *out++ = static_cast<uint8_t>(window);
+          window >>= 8;
+          window_bits -= 8;
+        }
       }
     }
   }
