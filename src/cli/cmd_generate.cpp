@@ -1,6 +1,6 @@
 // tessera generate --model DIR (--tokens 1,2,3 | --prompt "text" | --messages FILE.json)
 //                  [--max-tokens N] [--temperature T --top-k K --top-p P --min-p M --seed S]
-//                  [--stop STR]... [--enable-thinking true|false] [--threads N] [--quantize q8|q6|q4]
+//                  [--stop STR]... [--enable-thinking true|false] [--ignore-eos] [--threads N] [--quantize q8|q6|q4]
 //   → {"tokens":[...generated ids...],"finish_reason":"stop"|"length", "text":..., "reasoning":...}
 // With --prompt or --messages the output has "text" (the answer) and, for models that think,
 // "reasoning" (what came before </think>). Generation stops on any EOS id (config.json,
@@ -31,6 +31,7 @@ struct GenerateOptions {
   SamplingParams sampling;
   uint64_t seed = 0;
   bool has_seed = false;
+  bool ignore_eos = false;
   ModelOptions model_options;
 };
 
@@ -97,6 +98,7 @@ void run(GenerateOptions o) {
         stopped_by_string = r.stopped;
         return !r.stopped;
       };
+    if (o.ignore_eos) req.stop_ids.clear();
     GenerateResult result = generate(engine, 0, req, on_token);
     nlohmann::json out = {{"tokens", result.tokens},
                           {"finish_reason", result.finish_reason},
@@ -131,6 +133,7 @@ const bool registered = register_command({"generate", "Generate from token ids, 
   sub.add_option("--top-p", o->sampling.top_p, "nucleus sampling mass (1 = off)")->check(CLI::Range(0.0, 1.0));
   sub.add_option("--min-p", o->sampling.min_p, "drop tokens below min_p * p(max) (0 = off)")->check(CLI::Range(0.0, 1.0));
   sub.add_option("--seed", o->seed, "random seed for sampling")->each([o](const std::string&) { o->has_seed = true; });
+  sub.add_flag("--ignore-eos", o->ignore_eos, "keep generating through EOS ids (benchmarks, golden continuations)");
   add_model_options(sub, o->model_options);
   sub.callback([o] { run(*o); });
 }});

@@ -48,6 +48,9 @@ first = out["tokens"].index(target)
 checks.check(stopped["finish_reason"] == "stop" and stopped["tokens"] == out["tokens"][:first] and target not in stopped["tokens"],
              f"EOS id {target} from generation_config.json stops generation after {first} tokens and is not output")
 
+through = run_json(["generate", "--model", eos_model, "--prompt", prompt, "--max-tokens", "24", "--ignore-eos"])
+checks.check(through["tokens"] == out["tokens"], "--ignore-eos generates through the EOS id")
+
 # Stop string across a token boundary: the last 2 characters of one token's text plus the first 2 of the next.
 pieces = [run_json(["detokenize", "--model", model, "--ids", str(t)])["text"] for t in out["tokens"]]
 cut = next(i for i in range(2, len(pieces) - 1) if len(pieces[i].strip()) >= 2 and len(pieces[i + 1].strip()) >= 2)

@@ -62,6 +62,18 @@ for name, model in MODELS.items():
         got = run_json(gen_args, np_ranks=n, threads=1)["tokens"]
         checks.check(got == base, f"{name} -np {n}: greedy 32 tokens identical ({len(base)} tokens)")
 
+# Every family in the mlx-community layout at 4, 6 and 8 bits under -np 2 (group 32, so the
+# row-parallel halves of the default tiny shapes fall on group boundaries).
+for i, family in enumerate(["qwen3_5_moe", "qwen3_5", "qwen3_next", "qwen3_moe"]):
+    for bits in ["4", "6", "8"]:
+        model = make_checkpoint(f"tp-{family}-mlx{bits}-g32", "--family", family, "--seed", str(70 + i), "--layout", "mlx",
+                                "--bits", bits, "--group-size", "32")
+        tokens = prompt_without_ties(model, 65, seed=11)
+        single = engine_logits(model, tokens, threads=2)
+        tp = engine_logits(model, tokens, np_ranks=2, threads=1)
+        d = max_rel_diff(tp, single)
+        checks.check(d <= TOL, f"{family} MLX {bits}-bit -np 2, 65 tokens: max rel diff {d:.2e}")
+
 # Long context: users of other engines report TP output turning to garbage past ~4k tokens.
 model = MODELS["qwen3_5_moe"]
 tokens = prompt_without_ties(model, 4096, seed=100)
