@@ -1,6 +1,8 @@
 // Python object model for the Jinja2 subset (see jinja_value.h).
 #include "chat/jinja_value.h"
 
+#include <fmt/format.h>
+
 #include "chat/py_text.h"
 
 #include <algorithm>
@@ -26,6 +28,8 @@ const Value* Dict::find(std::string_view key) const {
     if (k.is_string() && k.as_string() == key) return &v;
   return nullptr;
 }
+
+size_t Dict::size() const { return items_.size(); }
 
 void Dict::set(Value key, Value value) {
   for (auto& [k, v] : items_) {
@@ -257,8 +261,8 @@ ValueList bind_args(std::string_view function, const CallArgs& args, const std::
   for (const auto& [name, value] : args.keywords) {
     size_t i = 0;
     while (i < params.size() && params[i].name != name) ++i;
-    if (i == params.size()) throw_type_error(fn + "() got an unexpected keyword argument '" + name + "'");
-    if (set[i]) throw_type_error(fn + "() got multiple values for argument '" + name + "'");
+    if (i == params.size()) throw_type_error(fmt::format("{}() got an unexpected keyword argument '{}'", fn, name));
+    if (set[i]) throw_type_error(fmt::format("{}() got multiple values for argument '{}'", fn, name));
     out[i] = value;
     set[i] = true;
   }

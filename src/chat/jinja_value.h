@@ -43,7 +43,7 @@ class Dict {
   // objects from nlohmann are already de-duplicated).
   void append_new(Value key, Value value);
   const std::vector<std::pair<Value, Value>>& items() const { return items_; }
-  size_t size() const { return items_.size(); }
+  size_t size() const;  // out of line: Value is still incomplete here
 
  private:
   std::vector<std::pair<Value, Value>> items_;
