@@ -1,6 +1,7 @@
 // tessera: entry point. Builds the CLI from the subcommand registry (command.h) and turns
 // errors into a message on stderr and exit status 1.
 #include "cli/command.h"
+#include "cli/runtime.h"
 #include "util/error.h"
 
 #include <cstdio>
@@ -39,6 +40,8 @@ void print_text(const std::string& text) {
 
 int main(int argc, char** argv) {
   using namespace tessera;
+  // Under mpirun only rank 0 prints, also for subcommands that never start MPI (tokenize, info, ...).
+  cli::set_output_rank(cli::launcher_rank());
   CLI::App app{"tessera: tensor-parallel inference for Qwen3.5 / Qwen3-Next / Qwen3-MoE"};
   app.require_subcommand(1);
   for (const auto& command : cli::registered_commands()) {
