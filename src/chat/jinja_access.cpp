@@ -284,16 +284,14 @@ Value loop_attribute(const Value& loop_value, const std::string& name, bool* fou
     return s.items[static_cast<size_t>(s.index0 + 1)];
   }
   if (name == "cycle") {
-    auto state = loop_value.loop_ptr();
-    return method("cycle", [state](CallArgs& a) -> Value {
+    return method("cycle", [state = loop_value.loop_ptr()](CallArgs& a) -> Value {
       if (!a.keywords.empty()) throw_type_error("cycle() got an unexpected keyword argument");
       if (a.positional.empty()) throw_type_error("no items for cycling given");
       return a.positional[static_cast<size_t>(state->index0) % a.positional.size()];
     });
   }
   if (name == "changed") {
-    auto state = loop_value.loop_ptr();
-    return method("changed", [state](CallArgs& a) -> Value {
+    return method("changed", [state = loop_value.loop_ptr()](CallArgs& a) -> Value {
       Value args = Value::tuple(a.positional);
       if (!state->changed_called || !py_equal(state->last_changed, args)) {
         state->changed_called = true;

@@ -269,7 +269,7 @@ int64_t word_count(const std::string& s) {
   return n;
 }
 
-Value sorted_values(ValueList items, const std::function<Value(const Value&)>& key, bool reverse) {
+Value sorted_values(const ValueList& items, const std::function<Value(const Value&)>& key, bool reverse) {
   std::vector<std::pair<Value, Value>> keyed;
   for (auto& item : items) keyed.emplace_back(key(item), item);
   // sorted(..., reverse=True) keeps equal items in original order, like a stable sort on >.
@@ -447,7 +447,7 @@ Value batch_filter(const Value& seq, const Value& count_v, const Value& fill_wit
 }  // namespace
 
 Value apply_filter(const std::string& name, const Value& v, const CallArgs& args) {
-  auto bind = [&](std::vector<Param> params) { return bind_args(name, args, params); };
+  auto bind = [&](const std::vector<Param>& params) { return bind_args(name, args, params); };
   if (name == "tojson") return filter_tojson(v, args);
   if (name == "safe") return bind({}), Value::string(py_str(v), true);
   if (name == "escape" || name == "e" || name == "forceescape") {

@@ -38,7 +38,9 @@ void print_text(const std::string& text) {
 
 }  // namespace tessera::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   using namespace tessera;
   // Under mpirun only rank 0 prints, also for subcommands that never start MPI (tokenize, info, ...).
   cli::set_output_rank(cli::launcher_rank());
@@ -52,12 +54,23 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const Error& e) {
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const tessera::Error& e) {
     std::fprintf(stderr, "tessera: error: %s\n", e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tessera: internal error: %s\n", e.what());
     return 2;
+  } catch (...) {
+    std::fprintf(stderr, "tessera: internal error: unknown exception\n");
+    return 2;
   }
-  return 0;
 }
