@@ -2,8 +2,8 @@
 
 namespace tessera::server {
 
-ApiError::ApiError(int status, std::string message, std::string param, std::string code)
-    : std::runtime_error(std::move(message)), status_(status), param_(std::move(param)), code_(std::move(code)) {}
+ApiError::ApiError(int status, const std::string& message, std::string param, std::string code)
+    : std::runtime_error(message), status_(status), param_(std::move(param)), code_(std::move(code)) {}
 
 nlohmann::json ApiError::body() const { return error_body(status_, what(), param_, code_); }
 

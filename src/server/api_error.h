@@ -12,7 +12,7 @@ namespace tessera::server {
 
 class ApiError : public std::runtime_error {
  public:
-  ApiError(int status, std::string message, std::string param = {}, std::string code = {});
+  ApiError(int status, const std::string& message, std::string param = {}, std::string code = {});
   int status() const { return status_; }
   const std::string& param() const { return param_; }
   const std::string& code() const { return code_; }

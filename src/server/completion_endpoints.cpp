@@ -72,7 +72,7 @@ void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& r
       [this, channel, header, include_usage, reasoning, top_logprobs](size_t, httplib::DataSink& sink) {
         SseWriter sse(sink);
         try {
-          auto send_chunk = [&](OrderedJson delta, OrderedJson finish, OrderedJson lp) {
+          auto send_chunk = [&](OrderedJson delta, const OrderedJson& finish, const OrderedJson& lp) {
             OrderedJson chunk = chat_chunk_json(header, std::move(delta), finish, lp);
             if (include_usage) chunk["usage"] = nullptr;  // OpenAI: null on all but the usage chunk
             return sse.send(chunk);
@@ -145,7 +145,7 @@ void CompletionEndpoints::completion(const std::string& raw_body, httplib::Respo
         SseWriter sse(sink);
         try {
           int64_t offset = 0;
-          auto send_chunk = [&](const std::string& text, OrderedJson finish, OrderedJson lp) {
+          auto send_chunk = [&](const std::string& text, const OrderedJson& finish, const OrderedJson& lp) {
             OrderedJson chunk = completion_chunk_json(header, text, finish, lp);
             if (include_usage) chunk["usage"] = nullptr;
             return sse.send(chunk);

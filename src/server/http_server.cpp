@@ -91,7 +91,7 @@ ApiServer::Handler ApiServer::guarded(bool needs_auth, bool needs_model, Handler
 // POST routes read their body through a content reader rather than req.body: httplib caps a
 // body sent as application/x-www-form-urlencoded (curl -d's default) at 8 KiB with a 413,
 // which would break `curl -d @prompt.json`. The reader still enforces --max-body-bytes.
-void ApiServer::get(const std::string& path, bool needs_auth, std::function<void(httplib::Response&)> handler) {
+void ApiServer::get(const std::string& path, bool needs_auth, const std::function<void(httplib::Response&)>& handler) {
   Handler inner = guarded(needs_auth, false, [handler](const httplib::Request&, const std::string&, httplib::Response& res) {
     handler(res);
   });
@@ -101,7 +101,7 @@ void ApiServer::get(const std::string& path, bool needs_auth, std::function<void
 // POST routes read their body through a content reader rather than req.body: httplib caps a
 // body sent as application/x-www-form-urlencoded (curl -d's default) at 8 KiB with a 413,
 // which would break `curl -d @prompt.json`. The reader still enforces --max-body-bytes.
-void ApiServer::post(const std::string& path, BodyHandler handler) {
+void ApiServer::post(const std::string& path, const BodyHandler& handler) {
   Handler inner = guarded(true, true, [handler](const httplib::Request&, const std::string& body, httplib::Response& res) {
     handler(body, res);
   });
@@ -149,7 +149,7 @@ void ApiServer::add_routes() {
     send_json(res, res.status, error_body(res.status, message));
     return httplib::Server::HandlerResponse::Handled;
   }));
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
     send_json(res, 500, error_body(500, "internal error"));
   });
   s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {

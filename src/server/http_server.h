@@ -63,8 +63,8 @@ class ApiServer {
   using BodyHandler = std::function<void(const std::string& body, httplib::Response&)>;
   // Adds authentication, the loading check and the exception-to-error mapping.
   Handler guarded(bool needs_auth, bool needs_model, Handler handler);
-  void get(const std::string& path, bool needs_auth, std::function<void(httplib::Response&)> handler);
-  void post(const std::string& path, BodyHandler handler);
+  void get(const std::string& path, bool needs_auth, const std::function<void(httplib::Response&)>& handler);
+  void post(const std::string& path, const BodyHandler& handler);
   bool authorised(const httplib::Request& req) const;
   void add_routes();
 

@@ -151,7 +151,7 @@ std::vector<AddedToken> read_added_tokens(const json& root, const json& config,
     return tokens;
   }
   for (const auto& [key, value] : config["added_tokens_decoder"].items()) {
-    const std::string where = config_file + ": added_tokens_decoder[\"" + key + "\"]";
+    const std::string where = fmt::format("{}: added_tokens_decoder[\"{}\"]", config_file, key);
     json with_id = value;
     try {
       with_id["id"] = std::stoll(key);
