@@ -63,13 +63,12 @@ void attention_forward(const AttentionWeights& w, const Rope& rope, float eps, c
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t group = h / g;
   pool.parallel_for(T * h, [&](int64_t b, int64_t e, int) {
-    std::vector<float> scores(static_cast<size_t>(start_pos + T));
     for (int64_t item = b; item < e; ++item) {
       const int64_t t = item / h, i = item % h, kvh = i / group;
       const float* q = qg.data() + t * q_width + i * q_stride;
       float* ot = o.data() + (t * h + i) * hd;
       attend(q, state.keys.data() + kvh * hd, state.values.data() + kvh * hd, kv_width, start_pos + t + 1, hd, scale,
-             ot, scores.data());
+             ot);
       if (w.gated) {
         const float* gate = q + hd;
         for (int64_t e2 = 0; e2 < hd; ++e2) ot[e2] *= sigmoid(gate[e2]);

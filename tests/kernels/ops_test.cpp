@@ -40,26 +40,32 @@ TEST(Conv1d, ChainedCallsEqualOnePass) {
   for (int64_t i = 0; i < T * C; ++i) ASSERT_NEAR(one[i], pieces[i], 1e-6);
 }
 
+// The online softmax rescales its running sums whenever a larger score appears; scale 20 makes
+// the scores span hundreds so a missed rescale would overflow or misweight.
 TEST(Attention, MatchesSoftmaxFormula) {
   std::mt19937 rng(6);
   std::normal_distribution<float> normal;
-  const int64_t hd = 8, n = 5, stride = 24;
-  std::vector<float> q(hd), keys(n * stride), values(n * stride), out(hd), scratch(n);
-  for (auto& v : q) v = normal(rng);
-  for (auto& v : keys) v = normal(rng);
-  for (auto& v : values) v = normal(rng);
-  attend(q.data(), keys.data(), values.data(), stride, n, hd, 0.5f, out.data(), scratch.data());
-  std::vector<double> p(n);
-  double sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    double s = 0;
-    for (int64_t e = 0; e < hd; ++e) s += q[e] * keys[j * stride + e];
-    sum += p[j] = std::exp(0.5 * s);
-  }
-  for (int64_t e = 0; e < hd; ++e) {
-    double want = 0;
-    for (int64_t j = 0; j < n; ++j) want += p[j] / sum * values[j * stride + e];
-    EXPECT_NEAR(out[e], want, 1e-5);
+  const int64_t hd = 8, n = 37, stride = 24;
+  for (float scale : {0.5f, 20.0f}) {
+    std::vector<float> q(hd), keys(n * stride), values(n * stride), out(hd);
+    for (auto& v : q) v = normal(rng);
+    for (auto& v : keys) v = normal(rng);
+    for (auto& v : values) v = normal(rng);
+    attend(q.data(), keys.data(), values.data(), stride, n, hd, scale, out.data());
+    std::vector<double> s(n);
+    double m = -1e300, sum = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      double d = 0;
+      for (int64_t e = 0; e < hd; ++e) d += q[e] * keys[j * stride + e];
+      s[j] = scale * d;
+      m = std::max(m, s[j]);
+    }
+    for (int64_t j = 0; j < n; ++j) sum += std::exp(s[j] - m);
+    for (int64_t e = 0; e < hd; ++e) {
+      double want = 0;
+      for (int64_t j = 0; j < n; ++j) want += std::exp(s[j] - m) / sum * values[j * stride + e];
+      EXPECT_NEAR(out[e], want, 1e-4) << "scale " << scale;
+    }
   }
 }
 
