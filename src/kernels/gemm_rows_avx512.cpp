@@ -1,5 +1,8 @@
 #include "kernels/gemm_rows.h"
 
+// GCC 12's _mm512_reduce_add_ps starts from _mm512_undefined_ps(), which -Wmaybe-uninitialized
+// reports as a use of an uninitialised value; the value is never read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 namespace tessera {
