@@ -5,6 +5,7 @@
 #include "server/sse.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 namespace tessera::server {
@@ -31,6 +32,36 @@ struct CancelOnExit {
 };
 
 std::string dump(const OrderedJson& value) { return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+// A streamed response: `body` writes its events; a thrown exception cancels the sequence and
+// drops the connection. Returns whether the client is still there (httplib's provider contract).
+template <class Body>
+bool run_stream(httplib::DataSink& sink, SequenceChannel& channel, Body&& body) {
+  SseWriter sse(sink);
+  try {
+    body(sse);
+  } catch (const std::exception&) {
+    channel.cancel();
+    return false;
+  }
+  if (sse.ok()) sink.done();
+  return sse.ok();
+}
+
+// The end of every stream: an error event, or the finish chunk (`send_finish`) and, when asked,
+// the usage chunk of OpenAI object type `object`; then [DONE].
+void end_stream(SseWriter& sse, const Outcome& outcome, const ResponseHeader& header, const char* object,
+                bool include_usage, const std::function<void(const char* finish)>& send_finish) {
+  if (failed(outcome)) {
+    sse.send(outcome_error(outcome).body());
+  } else if (outcome.finish != FinishReason::kCancelled) {
+    send_finish(finish_reason_name(outcome.finish));
+    if (include_usage)
+      sse.send(OrderedJson{{"id", header.id}, {"object", object}, {"created", header.created}, {"model", header.model},
+                           {"choices", OrderedJson::array()}, {"usage", usage_json(outcome.stats)}});
+  }
+  sse.send_done();
+}
 
 }  // namespace
 
@@ -70,8 +101,7 @@ void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& r
   res.set_chunked_content_provider(
       "text/event-stream",
       [this, channel, header, include_usage, reasoning, top_logprobs](size_t, httplib::DataSink& sink) {
-        SseWriter sse(sink);
-        try {
+        return run_stream(sink, *channel, [&](SseWriter& sse) {
           auto send_chunk = [&](OrderedJson delta, const OrderedJson& finish, const OrderedJson& lp) {
             OrderedJson chunk = chat_chunk_json(header, std::move(delta), finish, lp);
             if (include_usage) chunk["usage"] = nullptr;  // OpenAI: null on all but the usage chunk
@@ -92,22 +122,9 @@ void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& r
               },
               [&] { return sse.heartbeat(); });
           record(outcome);
-          if (failed(outcome)) {
-            sse.send(outcome_error(outcome).body());
-          } else if (outcome.finish != FinishReason::kCancelled) {
-            send_chunk(OrderedJson::object(), finish_reason_name(outcome.finish), nullptr);
-            if (include_usage)
-              sse.send(OrderedJson{{"id", header.id}, {"object", "chat.completion.chunk"}, {"created", header.created},
-                                   {"model", header.model}, {"choices", OrderedJson::array()},
-                                   {"usage", usage_json(outcome.stats)}});
-          }
-          sse.send_done();
-        } catch (const std::exception&) {
-          channel->cancel();
-          return false;
-        }
-        if (sse.ok()) sink.done();
-        return sse.ok();
+          end_stream(sse, outcome, header, "chat.completion.chunk", include_usage,
+                     [&](const char* finish) { send_chunk(OrderedJson::object(), finish, nullptr); });
+        });
       },
       [channel](bool) { channel->cancel(); });  // no-op when the sequence already ended
 }
@@ -142,8 +159,7 @@ void CompletionEndpoints::completion(const std::string& raw_body, httplib::Respo
   res.set_chunked_content_provider(
       "text/event-stream",
       [this, channel, header, include_usage, top_logprobs](size_t, httplib::DataSink& sink) {
-        SseWriter sse(sink);
-        try {
+        return run_stream(sink, *channel, [&](SseWriter& sse) {
           int64_t offset = 0;
           auto send_chunk = [&](const std::string& text, const OrderedJson& finish, const OrderedJson& lp) {
             OrderedJson chunk = completion_chunk_json(header, text, finish, lp);
@@ -161,22 +177,9 @@ void CompletionEndpoints::completion(const std::string& raw_body, httplib::Respo
               },
               [&] { return sse.heartbeat(); });
           record(outcome);
-          if (failed(outcome)) {
-            sse.send(outcome_error(outcome).body());
-          } else if (outcome.finish != FinishReason::kCancelled) {
-            send_chunk("", finish_reason_name(outcome.finish), nullptr);
-            if (include_usage)
-              sse.send(OrderedJson{{"id", header.id}, {"object", "text_completion"}, {"created", header.created},
-                                   {"model", header.model}, {"choices", OrderedJson::array()},
-                                   {"usage", usage_json(outcome.stats)}});
-          }
-          sse.send_done();
-        } catch (const std::exception&) {
-          channel->cancel();
-          return false;
-        }
-        if (sse.ok()) sink.done();
-        return sse.ok();
+          end_stream(sse, outcome, header, "text_completion", include_usage,
+                     [&](const char* finish) { send_chunk("", finish, nullptr); });
+        });
       },
       [channel](bool) { channel->cancel(); });
 }
