@@ -40,6 +40,23 @@ void BM_DecodeMatvec(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.bytes()));
 }
+// The same with a matrix that fits in L2 (256 × 2048): the kernel's compute ceiling, to tell a
+// compute-bound format from a bandwidth-bound one.
+void BM_DecodeMatvecCached(benchmark::State& state) {
+  const int bits = static_cast<int>(state.range(0));
+  ThreadPool pool(1);
+  Matrix w = bf16_matrix(256, 2048);
+  if (bits != 16) w = quantize_affine(w, bits, 64);
+  std::vector<float> x(2048, 0.5f), y(256);
+  for (auto _ : state) {
+    matmul(w, x.data(), 1, y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.bytes()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 256 * 2048);
+}
+BENCHMARK(BM_DecodeMatvecCached)->Arg(16)->Arg(8)->Arg(6)->Arg(4);
+
 BENCHMARK(BM_DecodeMatvec)->Args({16, 1})->Args({16, 2})->Args({8, 1})->Args({8, 2})->Args({4, 1})->Args({4, 2})
     ->Args({6, 2})->UseRealTime();
 

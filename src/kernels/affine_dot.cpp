@@ -1,105 +1,251 @@
 #include "kernels/affine_dot.h"
 
-
+#include "kernels/affine_codes.h"
+#include "kernels/cpu_features.h"
 #include "kernels/simd_avx2.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace tessera {
 
 using simd::hsum;
 
+bool affine_dot_supported(int bits, int group_size) { return bits >= 2 && bits <= 8 && group_size % 32 == 0; }
+
+// ---- activation layout ----------------------------------------------------------------------
+// The kernels unpack codes in blocks and multiply each block with a contiguous run of xq, so
+// xq is stored in that unpack order (a permutation within a unit of 16, 32 or 64 codes):
+//   8 bits: natural order.
+//   4 bits: byte b holds codes 2b (low nibble) and 2b+1 (high). Per unit of 64 codes (32 if the
+//           group is 32): the even codes first, then the odd ones — one 16-byte load gives 16
+//           low and 16 high nibbles (AVX2), one 32-byte load 32 of each (AVX-512).
+//   6 bits: per 32 codes (24 bytes), two 12-byte halves each give codes 0..7 then 8..15 of the
+//           half; the AVX2 body interleaves the halves: [0..7, 16..23, 8..15, 24..31].
+//   other:  per 16 codes, two 8-code 64-bit windows packed to 16 bits: [0,4,1,5, 8,12,9,13,
+//           2,6,3,7, 10,14,11,15] (see the generic loop).
 namespace {
-inline __m256i load8_u8(const uint8_t* p) {
-  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+
+int unpack_unit(int group_size, int bits) {
+  if (bits == 8) return 1;
+  if (bits == 4) return group_size % 64 == 0 ? 64 : 32;
+  if (bits == 6) return 32;
+  return 16;
 }
+
+int64_t position_in_unit(int64_t i, int unit, int bits) {
+  if (bits == 8) return 0;
+  if (bits == 4) {
+    const int64_t odd = i & 1, byte = i >> 1;  // byte within the unit
+    if (unit == 32) return odd * 16 + byte;
+    return odd * 32 + byte;  // a 64-unit: bytes 0..31 in order, evens then odds
+  }
+  if (bits == 6) {
+    const int64_t half = i / 16, m = i % 16;
+    return (m / 8) * 16 + half * 8 + m % 8;
+  }
+  static constexpr int kInverse16[16] = {0, 2, 8, 10, 1, 3, 9, 11, 4, 6, 12, 14, 5, 7, 13, 15};
+  return kInverse16[i];
+}
+
 }  // namespace
 
-bool affine_dot_supported(int bits, int group_size) { return bits >= 2 && bits <= 8 && group_size % 16 == 0; }
-
-namespace {
-// Other widths: 8 codes span 8*bits <= 64 bits starting on a byte boundary. The 64-bit window
-// is broadcast and shifted per 64-bit lane by {0,1,2,3}*bits and {4,5,6,7}*bits; interleaving
-// the low dwords gives the codes in lane order 0,4,1,5,2,6,3,7, which the prepared activations
-// follow.
-constexpr int kGenericOrder[8] = {0, 4, 1, 5, 2, 6, 3, 7};
-
-}  // namespace
+int64_t affine_unpack_position(int64_t c, int group_size, int bits) {
+  const int unit = unpack_unit(group_size, bits);
+  return c - c % unit + position_in_unit(c % unit, unit, bits);
+}
 
 void prepare_affine_activations(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out) {
   const int64_t groups = cols / group_size;
-  out->group_sums.assign(static_cast<size_t>(groups), 0.0f);
+  out->group_sums.resize(static_cast<size_t>(groups));
+  out->group_steps.resize(static_cast<size_t>(groups));
+  out->xq.resize(static_cast<size_t>(2 * cols));
+  const int unit = unpack_unit(group_size, bits);
+  int position[64];
+  for (int i = 0; i < unit; ++i) position[i] = static_cast<int>(position_in_unit(i, unit, bits));
   for (int64_t g = 0; g < groups; ++g) {
-    float s = 0;
-    for (int64_t c = g * group_size; c < (g + 1) * group_size; ++c) s += x[c];
-    out->group_sums[g] = s;
-  }
-  out->x.resize(static_cast<size_t>(cols));
-  if (bits == 4) {
-    // Byte j holds code 2j in its low nibble and 2j+1 in its high nibble; a block of 8 bytes
-    // yields 8 even codes, then 8 odd ones.
-    const int64_t half = 8;
-    for (int64_t base = 0; base < cols; base += 2 * half)
-      for (int64_t j = 0; j < half; ++j) {
-        out->x[base + j] = x[base + 2 * j];
-        out->x[base + half + j] = x[base + 2 * j + 1];
+    const float* xg = x + g * group_size;
+    int16_t* hi = out->xq.data() + g * group_size;
+    int16_t* lo = hi + cols;
+    float sum = 0, amax = 0;
+    for (int64_t c = 0; c < group_size; ++c) {
+      sum += xg[c];
+      amax = std::max(amax, std::fabs(xg[c]));
+    }
+    out->group_sums[g] = sum;
+    if (!std::isfinite(amax) || !std::isfinite(sum)) {
+      // Keep fp32 semantics: a NaN or Inf activation must poison the output, not vanish.
+      out->group_steps[g] = std::numeric_limits<float>::quiet_NaN();
+      std::fill(hi, hi + group_size, int16_t{0});
+      std::fill(lo, lo + group_size, int16_t{0});
+      continue;
+    }
+    const float step = amax / 32767.0f, inverse = amax > 0 ? 32767.0f / amax : 0.0f;
+    out->group_steps[g] = step;
+    for (int64_t base = 0; base < group_size; base += unit)
+      for (int i = 0; i < unit; ++i) {
+        const float v = xg[base + i];
+        const float h = std::clamp(std::nearbyint(v * inverse), -32767.0f, 32767.0f);
+        // |v - h·step| ≤ step/2 (plus fp32 rounding), so lo stays near ±16384, far from the clamp.
+        const float l = std::clamp(std::nearbyint((v - h * step) * inverse * 32768.0f), -32767.0f, 32767.0f);
+        hi[base + position[i]] = static_cast<int16_t>(h);
+        lo[base + position[i]] = static_cast<int16_t>(l);
       }
-  } else if (bits == 8) {
-    std::copy(x, x + cols, out->x.begin());
-  } else {
-    for (int64_t base = 0; base < cols; base += 8)
-      for (int j = 0; j < 8; ++j) out->x[base + j] = x[base + kGenericOrder[j]];
   }
 }
 
-float affine_dot(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
-                 int64_t cols, int group_size, int bits) {
-  // AVX2 on purpose: on Zen 4 (512-bit ops double-pumped) an AVX-512 body of this widen-convert-FMA
-  // loop was no faster, and a two-rows-per-pass one slower (q4 decode 12.5 vs 16.5 tok/s on the
-  // bench model).
-  const int64_t groups = cols / group_size;
-  const float* x = a.x.data();
+// ---- AVX2 body ------------------------------------------------------------------------------
+// Codes are widened to 16-bit lanes and multiplied with vpmaddwd (16 products per instruction,
+// summed in pairs into 8 int32 lanes), once with the hi and once with the lo activations; per
+// group the two int32 vectors are converted once and scaled by s_g · step_g. Per group of 256 at
+// most 256·255·32767 < 2^31, so int32 cannot overflow.
+namespace {
+
+inline __m256i widen16_u8(const uint8_t* p) {
+  return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m256i load_xq(const int16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// Σ codes × hi and Σ codes × lo over one group, 8 int32 lanes each. `low` is the distance from
+// a hi activation to its lo twin (= cols).
+struct GroupSums {
+  __m256i hi = _mm256_setzero_si256(), lo = _mm256_setzero_si256();
+  void add(__m256i codes, const int16_t* xq, int64_t low) {
+    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(codes, load_xq(xq)));
+    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(codes, load_xq(xq + low)));
+  }
+};
+
+inline GroupSums group_sum_4bit(const uint8_t* p, const int16_t* xq, int64_t low, int group_size) {
+  const __m256i mask = _mm256_set1_epi16(0x0F);
+  GroupSums s;
+  if (group_size % 64 == 0) {
+    for (int u = 0; u < group_size; u += 64, p += 32, xq += 64)
+      for (int k = 0; k < 2; ++k) {
+        const __m256i v = widen16_u8(p + 16 * k);
+        s.add(_mm256_and_si256(v, mask), xq + 16 * k, low);
+        s.add(_mm256_srli_epi16(v, 4), xq + 32 + 16 * k, low);
+      }
+  } else {
+    for (int u = 0; u < group_size; u += 32, p += 16, xq += 32) {
+      const __m256i v = widen16_u8(p);
+      s.add(_mm256_and_si256(v, mask), xq, low);
+      s.add(_mm256_srli_epi16(v, 4), xq + 16, low);
+    }
+  }
+  return s;
+}
+
+inline GroupSums group_sum_8bit(const uint8_t* p, const int16_t* xq, int64_t low, int group_size) {
+  GroupSums s;
+  for (int c = 0; c < group_size; c += 16) s.add(widen16_u8(p + c), xq + c, low);
+  return s;
+}
+
+// 6 bits: each 16-bit lane gathers the two bytes holding its code (pshufb); multiplying by
+// 2^(10 - shift) moves the code to the top 6 bits (the product wraps, dropping the bits above),
+// and a shift right by 10 brings it down — a per-lane variable shift AVX2 lacks for 16 bits.
+inline GroupSums group_sum_6bit(const uint8_t* p, const int16_t* xq, int64_t low, int group_size) {
+  // Lane 0 reads the unit's bytes 0..15, lane 1 bytes 8..23 (codes 16..31 start at its byte 4).
+  // A code at bit shift 2 lies within one byte; the last one's second index (-128) reads zero.
+  const __m256i gather_a = _mm256_setr_epi8(0, 1, 0, 1, 1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 5, 6,  //
+                                            4, 5, 4, 5, 5, 6, 6, 7, 7, 8, 7, 8, 8, 9, 9, 10);
+  const __m256i gather_b = _mm256_setr_epi8(6, 7, 6, 7, 7, 8, 8, 9, 9, 10, 9, 10, 10, 11, 11, 12,  //
+                                            10, 11, 10, 11, 11, 12, 12, 13, 13, 14, 13, 14, 14, 15, 15, -128);
+  const __m256i align = _mm256_setr_epi16(1024, 16, 64, 256, 1024, 16, 64, 256, 1024, 16, 64, 256, 1024, 16, 64, 256);
+  GroupSums s;
+  for (int u = 0; u < group_size; u += 32, p += 24, xq += 32) {
+    const __m256i bytes = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)), 1);
+    s.add(_mm256_srli_epi16(_mm256_mullo_epi16(_mm256_shuffle_epi8(bytes, gather_a), align), 10), xq, low);
+    s.add(_mm256_srli_epi16(_mm256_mullo_epi16(_mm256_shuffle_epi8(bytes, gather_b), align), 10), xq + 16, low);
+  }
+  return s;
+}
+
+// Other widths: 8 codes span 8·bits ≤ 64 bits from a byte boundary. The 64-bit window is
+// broadcast and shifted per 64-bit lane by {0..3}·bits and {4..7}·bits; blending the low dwords
+// gives codes 0,4,1,5,2,6,3,7 in 32-bit lanes; two windows pack to 16 lanes.
+inline __m256i window_codes(const uint8_t* row, int64_t row_bytes, int64_t c, int bits) {
+  const __m256i shift_lo = _mm256_set_epi64x(3 * bits, 2 * bits, bits, 0);
+  const __m256i shift_hi = _mm256_set_epi64x(7 * bits, 6 * bits, 5 * bits, 4 * bits);
+  const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+  const int64_t byte = c * bits / 8;
+  uint64_t window = 0;
+  std::memcpy(&window, row + byte, static_cast<size_t>(std::min<int64_t>(8, row_bytes - byte)));
+  const __m256i v = _mm256_set1_epi64x(static_cast<long long>(window));
+  const __m256i lo = _mm256_srlv_epi64(v, shift_lo), hi = _mm256_srlv_epi64(v, shift_hi);
+  return _mm256_and_si256(_mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xAA), mask);
+}
+
+inline GroupSums group_sum_generic(const uint8_t* row, int64_t row_bytes, int64_t c0, const int16_t* xq, int64_t low,
+                                   int group_size, int bits) {
+  GroupSums s;
+  for (int c = 0; c < group_size; c += 16)
+    s.add(_mm256_packus_epi32(window_codes(row, row_bytes, c0 + c, bits), window_codes(row, row_bytes, c0 + c + 8, bits)),
+          xq + c, low);
+  return s;
+}
+
+float dot_row(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
+              int64_t cols, int group_size, int bits) {
+  const int64_t groups = cols / group_size, row_bytes = cols * bits / 8;
+  const __m256 lo_weight = _mm256_set1_ps(1.0f / 32768.0f);
   __m256 total = _mm256_setzero_ps();
   float bias_total = 0;
-  const __m256i low_mask = _mm256_set1_epi32(0xF);
   for (int64_t g = 0; g < groups; ++g) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     const int64_t c0 = g * group_size;
-    if (bits == 4) {
-      const uint8_t* p = codes + c0 / 2;
-      for (int64_t c = 0; c < group_size; c += 16, p += 8) {
-        const __m256i v = load8_u8(p);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, low_mask)), _mm256_loadu_ps(x + c0 + c), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(v, 4)), _mm256_loadu_ps(x + c0 + c + 8), acc1);
-      }
-    } else if (bits == 8) {
-      const uint8_t* p = codes + c0;
-      for (int64_t c = 0; c < group_size; c += 16, p += 16) {
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(load8_u8(p)), _mm256_loadu_ps(x + c0 + c), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(load8_u8(p + 8)), _mm256_loadu_ps(x + c0 + c + 8), acc1);
-      }
-    } else {
-      const __m256i shift_lo = _mm256_set_epi64x(3 * bits, 2 * bits, bits, 0);
-      const __m256i shift_hi = _mm256_set_epi64x(7 * bits, 6 * bits, 5 * bits, 4 * bits);
-      const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
-      const int64_t row_bytes = cols * bits / 8;
-      for (int64_t c = 0; c < group_size; c += 8) {
-        const int64_t byte = (c0 + c) * bits / 8;
-        uint64_t window = 0;
-        std::memcpy(&window, codes + byte, static_cast<size_t>(row_bytes - byte >= 8 ? 8 : row_bytes - byte));
-        const __m256i v = _mm256_set1_epi64x(static_cast<long long>(window));
-        const __m256i lo = _mm256_srlv_epi64(v, shift_lo), hi = _mm256_srlv_epi64(v, shift_hi);
-        const __m256i q = _mm256_and_si256(_mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xAA), mask);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(x + c0 + c), acc0);
-      }
-    }
-    total = _mm256_fmadd_ps(_mm256_add_ps(acc0, acc1), _mm256_set1_ps(scales[g]), total);
+    const int16_t* xq = a.xq.data() + c0;
+    GroupSums s;
+    if (bits == 4) s = group_sum_4bit(codes + c0 / 2, xq, cols, group_size);
+    else if (bits == 8) s = group_sum_8bit(codes + c0, xq, cols, group_size);
+    else if (bits == 6) s = group_sum_6bit(codes + c0 * 6 / 8, xq, cols, group_size);
+    else s = group_sum_generic(codes, row_bytes, c0, xq, cols, group_size, bits);
+    const __m256 sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s.lo), lo_weight, _mm256_cvtepi32_ps(s.hi));
+    total = _mm256_fmadd_ps(sum, _mm256_set1_ps(scales[g] * a.group_steps[g]), total);
     bias_total += biases[g] * a.group_sums[g];
   }
   return hsum(total) + bias_total;
 }
 
+}  // namespace
+
+void affine_dot_rows_avx2(const AffineRows& rows, const AffineActivations& a, float* y) {
+  const int64_t groups = rows.cols / rows.group_size;
+  for (int64_t r = 0; r < rows.n_rows; ++r)
+    y[r] = dot_row(rows.codes + r * rows.row_bytes(), rows.scales + r * groups, rows.biases + r * groups, a, rows.cols,
+                   rows.group_size, rows.bits);
+}
+
+void affine_dot_rows(const AffineRows& rows, const AffineActivations& a, float* y) {
+  static const bool avx512 = cpu_has_avx512_vnni();
+  if (avx512 && affine_dot_avx512_supported(rows.bits, rows.group_size)) return affine_dot_rows_avx512(rows, a, y);
+  affine_dot_rows_avx2(rows, a, y);
+}
+
+namespace reference {
+
+float affine_dot(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
+                 int64_t cols, int group_size, int bits) {
+  const int64_t groups = cols / group_size, row_bytes = cols * bits / 8;
+  double total = 0;
+  for (int64_t g = 0; g < groups; ++g) {
+    int64_t hi = 0, lo = 0;
+    for (int64_t c = g * group_size; c < (g + 1) * group_size; ++c) {
+      const int64_t code = affine_code(codes, row_bytes, c, bits), at = affine_unpack_position(c, group_size, bits);
+      hi += code * a.xq[at];
+      lo += code * a.xq[cols + at];
+    }
+    total += static_cast<double>(scales[g]) * a.group_steps[g] * (static_cast<double>(hi) + static_cast<double>(lo) / 32768.0) +
+             static_cast<double>(biases[g]) * a.group_sums[g];
+  }
+  return static_cast<float>(total);
+}
+
+}  // namespace reference
 }  // namespace tessera

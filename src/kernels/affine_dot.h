@@ -1,7 +1,15 @@
-// Dot products of one MLX affine-quantized row with fp32 activations, without dequantizing the
-// row first. Within a group g:  Σ_c (s_g q_c + b_g) x_c = s_g Σ_c q_c x_c + b_g Σ_c x_c,
-// so the activations are prepared once per call (AffineActivations: per-group sums, and for
-// 4-bit a nibble-friendly order) and every row only converts its codes and multiplies.
+// Dot products of one MLX affine-quantized row with a token's activations, straight from the
+// packed codes. Within a group g:  Σ_c (s_g q_c + b_g) x_c = s_g Σ_c q_c x_c + b_g Σ_c x_c.
+//
+// Why integer activations: converting every code to fp32 for an FMA made decode compute-bound
+// (q4 reached ~50 % of memory bandwidth). Instead each group of activations is written once per
+// token as two int16 terms, x_c = step_g · (hi_c + lo_c / 32768) with step_g = max|x| / 32767,
+// and the code sums are integer multiply-adds on 16-bit lanes (vpmaddwd / AVX-512 VNNI
+// vpdpwssd), with the codes unpacked once for both terms. One int16 term alone (error up to
+// step/2 ≈ 1.5e-5 · max|x|) moved the logits of a small MLX checkpoint by 2e-4 of their scale —
+// the DeltaNet q/k projections feed an L2 norm that amplifies it — over the engine's 1e-4
+// contract; with the second term the representation error is ≤ step / 65536 ≈ 5e-10 · max|x|,
+// below fp32 rounding. The bias term uses the exact fp32 group sums.
 #pragma once
 
 #include <cstdint>
@@ -11,15 +19,48 @@ namespace tessera {
 
 // Prepared activations for one token, shared by every row of one matrix.
 struct AffineActivations {
-  std::vector<float> group_sums;  // [cols / group_size]
-  std::vector<float> x;           // in the order the codes are unpacked (see affine_dot.cpp)
+  std::vector<float> group_sums;   // [groups] Σ x over the group (fp32, exact)
+  std::vector<float> group_steps;  // [groups] x = step · (hi + lo / 32768)
+  // [2 * cols]: hi for every column, then lo, each in the order the codes are unpacked
+  // (affine_unpack_position).
+  std::vector<int16_t> xq;
 };
+
+// Every width 2..8; group_size a multiple of 32.
+bool affine_dot_supported(int bits, int group_size);
+
+// Where the kernels expect the activation of code c (within a row) to sit in AffineActivations::xq.
+int64_t affine_unpack_position(int64_t c, int group_size, int bits);
 
 void prepare_affine_activations(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out);
 
-// Every width 2..8 with group_size a multiple of 16 (4 and 8 bits have dedicated loops).
-bool affine_dot_supported(int bits, int group_size);
+// Consecutive rows of one affine matrix: row r's codes at codes + r * row_bytes, its scales and
+// biases at scales/biases + r * (cols / group_size).
+struct AffineRows {
+  const uint8_t* codes;
+  const float* scales;
+  const float* biases;
+  int64_t n_rows;
+  int64_t cols;
+  int group_size;
+  int bits;
+  int64_t row_bytes() const { return cols * bits / 8; }
+};
+
+// y[r] = row r · x for r < n_rows. Dispatches to the AVX-512 VNNI body where the CPU has it
+// and the format allows; rows are looped inside the body so per-call dispatch is paid once.
+void affine_dot_rows(const AffineRows& rows, const AffineActivations& a, float* y);
+
+// The ISA bodies, exposed so tests compare each with the scalar one.
+void affine_dot_rows_avx2(const AffineRows& rows, const AffineActivations& a, float* y);
+bool affine_dot_avx512_supported(int bits, int group_size);
+void affine_dot_rows_avx512(const AffineRows& rows, const AffineActivations& a, float* y);
+
+namespace reference {
+// Plain loops over the same prepared activations: the integer sums are exact, so every SIMD
+// body must agree with this to fp32 rounding of the per-group terms.
 float affine_dot(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
                  int64_t cols, int group_size, int bits);
+}  // namespace reference
 
 }  // namespace tessera

@@ -16,6 +16,11 @@ bool cpu_has_avx512() {
   return has;
 }
 
+bool cpu_has_avx512_vnni() {
+  static const bool has = cpu_has_avx512() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
+  return has;
+}
+
 const char* active_isa_name() { return cpu_has_avx512() ? "avx512" : "avx2"; }
 
 }  // namespace tessera

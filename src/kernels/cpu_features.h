@@ -6,6 +6,8 @@
 namespace tessera {
 
 bool cpu_has_avx512();
+// AVX-512 plus VNNI and VBMI (the int16 dot products and byte permutes of the affine kernels).
+bool cpu_has_avx512_vnni();
 const char* active_isa_name();
 
 }  // namespace tessera

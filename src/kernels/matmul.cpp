@@ -54,10 +54,9 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
   }
   if (prepared) {  // affine, few tokens: dot straight from the codes
     const int64_t groups = cols / w.group_size;
-    for (int64_t t = 0; t < n_tokens; ++t)
-      for (int64_t r = r0; r < r1; ++r)
-        y[t * w.rows + r] = affine_dot(w.packed_row(r), w.scales.data() + r * groups, w.biases.data() + r * groups,
-                                       (*prepared)[t], cols, w.group_size, w.bits);
+    const AffineRows rows{w.packed_row(r0), w.scales.data() + r0 * groups, w.biases.data() + r0 * groups,
+                          r1 - r0, cols, w.group_size, w.bits};
+    for (int64_t t = 0; t < n_tokens; ++t) affine_dot_rows(rows, (*prepared)[t], y + t * w.rows + r0);
     return;
   }
   // Several tokens: blocks of 4 rows against groups of tokens (kernels/gemm_rows.h). bf16 and
@@ -94,17 +93,29 @@ void matrix_row_f32(const Matrix& w, int64_t r, float* out) {
 }
 
 void matmul_jobs(std::span<const MatmulJob> jobs, ThreadPool& pool) {
-  // Activations prepared once per (job, token) for the direct affine path.
-  std::vector<std::vector<AffineActivations>> prepared(jobs.size());
+  // Activations prepared once per (input, token) for the direct affine path; projections that
+  // read the same input with the same quantization layout (q/k/v, gate/up) share them.
+  std::vector<std::vector<AffineActivations>> prepared_storage;
+  prepared_storage.reserve(jobs.size());
+  std::vector<const std::vector<AffineActivations>*> prepared(jobs.size(), nullptr);
   std::vector<int64_t> first_block(jobs.size() + 1, 0);
   for (size_t j = 0; j < jobs.size(); ++j) {
     const MatmulJob& job = jobs[j];
     const Matrix& w = *job.w;
     if (w.format == WeightFormat::kAffine && job.n_tokens <= kAffineDirectMaxTokens &&
         affine_dot_supported(w.bits, w.group_size)) {
-      prepared[j].resize(static_cast<size_t>(job.n_tokens));
-      for (int64_t t = 0; t < job.n_tokens; ++t)
-        prepare_affine_activations(job.x + t * w.cols, w.cols, w.group_size, w.bits, &prepared[j][t]);
+      for (size_t i = 0; i < j && !prepared[j]; ++i) {
+        const Matrix& other = *jobs[i].w;
+        if (prepared[i] && jobs[i].x == job.x && jobs[i].n_tokens == job.n_tokens && other.cols == w.cols &&
+            other.group_size == w.group_size && other.bits == w.bits)
+          prepared[j] = prepared[i];
+      }
+      if (!prepared[j]) {
+        auto& tokens = prepared_storage.emplace_back(static_cast<size_t>(job.n_tokens));
+        for (int64_t t = 0; t < job.n_tokens; ++t)
+          prepare_affine_activations(job.x + t * w.cols, w.cols, w.group_size, w.bits, &tokens[t]);
+        prepared[j] = &tokens;
+      }
     }
     first_block[j + 1] = first_block[j] + (w.rows + kRowBlock - 1) / kRowBlock;
   }
@@ -120,7 +131,7 @@ void matmul_jobs(std::span<const MatmulJob> jobs, ThreadPool& pool) {
           const int64_t end = std::min(b1, first_block[j + 1]);
           const int64_t r0 = (b - first_block[j]) * kRowBlock;
           const int64_t r1 = std::min(job.w->rows, (end - first_block[j]) * kRowBlock);
-          rows_block(*job.w, r0, r1, job.x, job.n_tokens, job.y, prepared[j].empty() ? nullptr : &prepared[j], scratch);
+          rows_block(*job.w, r0, r1, job.x, job.n_tokens, job.y, prepared[j], scratch);
           b = end;
         }
       },
