@@ -60,41 +60,61 @@ int64_t affine_unpack_position(int64_t c, int group_size, int bits) {
 }
 
 void prepare_affine_activations(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out) {
+  // Runs once per input and token on the calling thread while the other threads wait, so it is
+  // vectorised: 8 activations at a time into a unit buffer, then placed by the unit's layout.
   const int64_t groups = cols / group_size;
   out->group_sums.resize(static_cast<size_t>(groups));
   out->group_steps.resize(static_cast<size_t>(groups));
   out->xq.resize(static_cast<size_t>(2 * cols));
-  const int unit = unpack_unit(group_size, bits);
+  // Blocks of at least 8 activations (the 8-bit order is the identity, so any block works).
+  const int unit = unpack_unit(group_size, bits), block = std::max(unit, 8);
   int position[64];
-  for (int i = 0; i < unit; ++i) position[i] = static_cast<int>(position_in_unit(i, unit, bits));
+  for (int i = 0; i < block; ++i) position[i] = unit == 1 ? i : static_cast<int>(position_in_unit(i, unit, bits));
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  alignas(32) int32_t unit_hi[64], unit_lo[64];
   for (int64_t g = 0; g < groups; ++g) {
     const float* xg = x + g * group_size;
     int16_t* hi = out->xq.data() + g * group_size;
     int16_t* lo = hi + cols;
-    float sum = 0, amax = 0;
-    for (int64_t c = 0; c < group_size; ++c) {
-      sum += xg[c];
-      amax = std::max(amax, std::fabs(xg[c]));
+    __m256 sum = _mm256_setzero_ps(), amax = _mm256_setzero_ps();
+    for (int64_t c = 0; c < group_size; c += 8) {
+      const __m256 v = _mm256_loadu_ps(xg + c);
+      sum = _mm256_add_ps(sum, v);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_mask, v));
     }
-    out->group_sums[g] = sum;
-    if (!std::isfinite(amax) || !std::isfinite(sum)) {
+    float amax_values[8];
+    _mm256_storeu_ps(amax_values, amax);
+    float group_max = 0;
+    for (float m : amax_values) group_max = std::max(group_max, m);
+    out->group_sums[g] = simd::hsum(sum);
+    // A NaN reaches the sum (vmaxps may drop it from the max); an Inf reaches the max.
+    if (!std::isfinite(out->group_sums[g]) || !std::isfinite(group_max)) {
       // Keep fp32 semantics: a NaN or Inf activation must poison the output, not vanish.
       out->group_steps[g] = std::numeric_limits<float>::quiet_NaN();
       std::fill(hi, hi + group_size, int16_t{0});
       std::fill(lo, lo + group_size, int16_t{0});
       continue;
     }
-    const float step = amax / 32767.0f, inverse = amax > 0 ? 32767.0f / amax : 0.0f;
-    out->group_steps[g] = step;
-    for (int64_t base = 0; base < group_size; base += unit)
-      for (int i = 0; i < unit; ++i) {
-        const float v = xg[base + i];
-        const float h = std::clamp(std::nearbyint(v * inverse), -32767.0f, 32767.0f);
-        // |v - h·step| ≤ step/2 (plus fp32 rounding), so lo stays near ±16384, far from the clamp.
-        const float l = std::clamp(std::nearbyint((v - h * step) * inverse * 32768.0f), -32767.0f, 32767.0f);
-        hi[base + position[i]] = static_cast<int16_t>(h);
-        lo[base + position[i]] = static_cast<int16_t>(l);
+    const float step_value = group_max / 32767.0f;
+    out->group_steps[g] = step_value;
+    const __m256 inverse = _mm256_set1_ps(group_max > 0 ? 32767.0f / group_max : 0.0f);
+    const __m256 step = _mm256_set1_ps(step_value), lo_scale = _mm256_mul_ps(inverse, _mm256_set1_ps(32768.0f));
+    for (int64_t base = 0; base < group_size; base += block) {
+      for (int i = 0; i < block; i += 8) {
+        const __m256 v = _mm256_loadu_ps(xg + base + i);
+        // Round to nearest even, as nearbyint: |v·inverse| ≤ 32767 by construction.
+        const __m256 h = _mm256_round_ps(_mm256_mul_ps(v, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        // |v - h·step| ≤ step/2 (plus fp32 rounding), so lo stays near ±16384, far from int16 limits.
+        const __m256 l = _mm256_round_ps(_mm256_mul_ps(_mm256_fnmadd_ps(h, step, v), lo_scale),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(unit_hi + i), _mm256_cvtps_epi32(h));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(unit_lo + i), _mm256_cvtps_epi32(l));
       }
+      for (int i = 0; i < block; ++i) {
+        hi[base + position[i]] = static_cast<int16_t>(unit_hi[i]);
+        lo[base + position[i]] = static_cast<int16_t>(unit_lo[i]);
+      }
+    }
   }
 }
 

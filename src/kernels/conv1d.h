@@ -12,4 +12,10 @@ namespace tessera {
 void causal_conv1d_silu(const float* weight, int64_t kernel, float* state, const float* x, int64_t n_tokens,
                         int64_t channels, float* y);
 
+// The same for channels [first, last) only (the arrays keep their full row stride `channels`):
+// channels are independent, so threads can each take a range — the DeltaNet layer convolves
+// each head's channels on the thread that runs that head.
+void causal_conv1d_silu_range(const float* weight, int64_t kernel, float* state, const float* x, int64_t n_tokens,
+                              int64_t channels, int64_t first, int64_t last, float* y);
+
 }  // namespace tessera

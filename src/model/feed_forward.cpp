@@ -106,27 +106,33 @@ void moe_forward(const MoeWeights& w, const float* x, int64_t T, float* out, Thr
 
   // One batch of gate|up projections (every selected expert on its tokens, the shared expert and
   // its gate on all tokens), then one batch of down projections: two thread hand-offs per block.
+  // An expert that sees every token (always so in decode) reads x in place: the projections then
+  // share one input, so quantized kernels prepare its activations once for all of them.
   struct Active {
     const SwiGlu* mlp;
     int64_t n;
-    std::vector<float> x, gu, act, y;
+    const float* x;
+    std::vector<float> gathered, gu, act, y;
   };
   std::vector<Active> active;
   std::vector<int64_t> expert_of;
   for (int64_t e = 0; e < E; ++e) {
     if (per_expert[e].empty()) continue;
-    Active a{&w.experts[e], static_cast<int64_t>(per_expert[e].size()), {}, {}, {}, {}};
-    a.x.resize(static_cast<size_t>(a.n * H));
-    for (int64_t i = 0; i < a.n; ++i) std::copy_n(x + per_expert[e][i].first * H, H, a.x.data() + i * H);
+    Active a{&w.experts[e], static_cast<int64_t>(per_expert[e].size()), x, {}, {}, {}, {}};
+    if (a.n != T) {  // tokens are appended in order, so n == T means all of them, in order
+      a.gathered.resize(static_cast<size_t>(a.n * H));
+      for (int64_t i = 0; i < a.n; ++i) std::copy_n(x + per_expert[e][i].first * H, H, a.gathered.data() + i * H);
+      a.x = a.gathered.data();
+    }
     active.push_back(std::move(a));
     expert_of.push_back(e);
   }
-  if (w.has_shared) active.push_back(Active{&w.shared, T, std::vector<float>(x, x + T * H), {}, {}, {}});
+  if (w.has_shared) active.push_back(Active{&w.shared, T, x, {}, {}, {}, {}});
   std::vector<float> shared_gate(static_cast<size_t>(T));
   std::vector<MatmulJob> jobs;
   for (Active& a : active) {
     a.gu.resize(static_cast<size_t>(a.n * a.mlp->gate_up.rows));
-    jobs.push_back({&a.mlp->gate_up, a.x.data(), a.n, a.gu.data()});
+    jobs.push_back({&a.mlp->gate_up, a.x, a.n, a.gu.data()});
   }
   if (w.has_shared) jobs.push_back({&w.shared_gate, x, T, shared_gate.data()});
   matmul_jobs(jobs, pool);

@@ -80,41 +80,48 @@ void deltanet_forward(const DeltaNetWeights& w, float eps, const float* x, int64
 
   if (state.conv.empty()) state.conv.assign(static_cast<size_t>((w.kernel - 1) * C), 0.0f);
   if (state.recurrent.empty()) state.recurrent.assign(static_cast<size_t>(vh * dk * dv), 0.0f);
-  causal_conv1d_silu(w.conv.data(), w.kernel, state.conv.data(), qkv.data(), T, C, conv_out.data());
-
+  // Everything after the projections runs per key head on the pool: its q/k channels and the
+  // v channels of its r value heads are convolved, normalised and gated there, then each value
+  // head's delta rule and gated norm. Channels and heads are independent, and this keeps the
+  // elementwise work off the single-threaded path between projections.
   // q, k: L2-normalised per head (eps 1e-6), q scaled by dk^-0.5. beta = sigmoid(b),
   // g = -exp(A_log) * softplus(a + dt_bias) (log-decay, ≤ 0).
   const float q_scale = 1.0f / std::sqrt(static_cast<float>(dk));
-  for (int64_t t = 0; t < T; ++t) {
-    float* row = conv_out.data() + t * C;
-    for (int64_t i = 0; i < 2 * kh; ++i) l2_norm(row + i * dk, dk, 1e-6f);
-    for (int64_t i = 0; i < key_width; ++i) row[i] *= q_scale;
-    for (int64_t j = 0; j < vh; ++j) {
-      b[t * vh + j] = sigmoid(b[t * vh + j]);
-      a[t * vh + j] = -std::exp(w.a_log[j]) * softplus(a[t * vh + j] + w.dt_bias[j]);
-    }
-  }
-
   std::vector<float> core(static_cast<size_t>(T * value_width));
-  pool.parallel_for(vh, [&](int64_t j0, int64_t j1, int) {
-    for (int64_t j = j0; j < j1; ++j) {
-      const int64_t key_head = j / r;  // value head j reads key/query head j // r (repeat_interleave)
-      const DeltaRuleHead head{.q = conv_out.data() + key_head * dk, .q_stride = C,
-                               .k = conv_out.data() + key_width + key_head * dk, .k_stride = C,
-                               .v = conv_out.data() + 2 * key_width + j * dv, .v_stride = C,
-                               .g = a.data() + j, .beta = b.data() + j, .gate_stride = vh,
-                               .o = core.data() + j * dv, .o_stride = value_width, .dk = dk, .dv = dv};
-      float* S = state.recurrent.data() + j * dk * dv;
-      if (T == 1) delta_rule_recurrent(head, T, S);
-      else delta_rule_chunked(head, T, S);
+  pool.parallel_for(kh, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t ranges[3][2] = {{i * dk, (i + 1) * dk},
+                                    {key_width + i * dk, key_width + (i + 1) * dk},
+                                    {2 * key_width + i * r * dv, 2 * key_width + (i + 1) * r * dv}};
+      for (const auto& range : ranges)
+        causal_conv1d_silu_range(w.conv.data(), w.kernel, state.conv.data(), qkv.data(), T, C, range[0], range[1],
+                                 conv_out.data());
+      for (int64_t t = 0; t < T; ++t) {
+        float* q = conv_out.data() + t * C + i * dk;
+        l2_norm(q, dk, 1e-6f);
+        l2_norm(q + key_width, dk, 1e-6f);
+        for (int64_t c = 0; c < dk; ++c) q[c] *= q_scale;
+      }
+      for (int64_t j = i * r; j < (i + 1) * r; ++j) {  // value head j reads key head j // r (repeat_interleave)
+        for (int64_t t = 0; t < T; ++t) {
+          b[t * vh + j] = sigmoid(b[t * vh + j]);
+          a[t * vh + j] = -std::exp(w.a_log[j]) * softplus(a[t * vh + j] + w.dt_bias[j]);
+        }
+        const DeltaRuleHead head{.q = conv_out.data() + i * dk, .q_stride = C,
+                                 .k = conv_out.data() + key_width + i * dk, .k_stride = C,
+                                 .v = conv_out.data() + 2 * key_width + j * dv, .v_stride = C,
+                                 .g = a.data() + j, .beta = b.data() + j, .gate_stride = vh,
+                                 .o = core.data() + j * dv, .o_stride = value_width, .dk = dk, .dv = dv};
+        float* S = state.recurrent.data() + j * dk * dv;
+        if (T == 1) delta_rule_recurrent(head, T, S);
+        else delta_rule_chunked(head, T, S);
+        for (int64_t t = 0; t < T; ++t) {
+          float* o = core.data() + t * value_width + j * dv;
+          gated_rms_norm(o, z.data() + t * value_width + j * dv, w.norm.data(), o, dv, eps);
+        }
+      }
     }
   });
-
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t j = 0; j < vh; ++j) {
-      float* o = core.data() + t * value_width + j * dv;
-      gated_rms_norm(o, z.data() + t * value_width + j * dv, w.norm.data(), o, dv, eps);
-    }
   matmul(w.out_proj, core.data(), T, out, pool);
 }
 
