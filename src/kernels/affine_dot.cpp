@@ -3,6 +3,7 @@
 #include "kernels/affine_codes.h"
 #include "kernels/cpu_features.h"
 #include "kernels/simd_avx2.h"
+#include "tensor/dtype.h"
 
 #include <immintrin.h>
 
@@ -118,6 +119,12 @@ void prepare_affine_activations(const float* x, int64_t cols, int group_size, in
   }
 }
 
+namespace {
+inline float group_param(const void* p, int64_t g, bool bf16) {
+  return bf16 ? bf16_to_f32(static_cast<const uint16_t*>(p)[g]) : static_cast<const float*>(p)[g];
+}
+}  // namespace
+
 // ---- AVX2 body ------------------------------------------------------------------------------
 // Codes are widened to 16-bit lanes and multiplied with vpmaddwd (16 products per instruction,
 // summed in pairs into 8 int32 lanes), once with the hi and once with the lo activations; per
@@ -212,7 +219,7 @@ inline GroupSums group_sum_generic(const uint8_t* row, int64_t row_bytes, int64_
   return s;
 }
 
-float dot_row(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
+float dot_row(const uint8_t* codes, const void* scales, const void* biases, bool bf16_params, const AffineActivations& a,
               int64_t cols, int group_size, int bits) {
   const int64_t groups = cols / group_size, row_bytes = cols * bits / 8;
   const __m256 lo_weight = _mm256_set1_ps(1.0f / 32768.0f);
@@ -227,8 +234,8 @@ float dot_row(const uint8_t* codes, const float* scales, const float* biases, co
     else if (bits == 6) s = group_sum_6bit(codes + c0 * 6 / 8, xq, cols, group_size);
     else s = group_sum_generic(codes, row_bytes, c0, xq, cols, group_size, bits);
     const __m256 sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s.lo), lo_weight, _mm256_cvtepi32_ps(s.hi));
-    total = _mm256_fmadd_ps(sum, _mm256_set1_ps(scales[g] * a.group_steps[g]), total);
-    bias_total += biases[g] * a.group_sums[g];
+    total = _mm256_fmadd_ps(sum, _mm256_set1_ps(group_param(scales, g, bf16_params) * a.group_steps[g]), total);
+    bias_total += group_param(biases, g, bf16_params) * a.group_sums[g];
   }
   return hsum(total) + bias_total;
 }
@@ -238,8 +245,9 @@ float dot_row(const uint8_t* codes, const float* scales, const float* biases, co
 void affine_dot_rows_avx2(const AffineRows& rows, const AffineActivations& a, float* y) {
   const int64_t groups = rows.cols / rows.group_size;
   for (int64_t r = 0; r < rows.n_rows; ++r)
-    y[r] = dot_row(rows.codes + r * rows.row_bytes(), rows.scales + r * groups, rows.biases + r * groups, a, rows.cols,
-                   rows.group_size, rows.bits);
+    y[r] = dot_row(rows.codes + r * rows.row_bytes(), param_row(rows.scales, r * groups, rows.bf16_params),
+                   param_row(rows.biases, r * groups, rows.bf16_params), rows.bf16_params, a, rows.cols, rows.group_size,
+                   rows.bits);
 }
 
 void affine_dot_rows(const AffineRows& rows, const AffineActivations& a, float* y) {
@@ -250,8 +258,8 @@ void affine_dot_rows(const AffineRows& rows, const AffineActivations& a, float* 
 
 namespace reference {
 
-float affine_dot(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
-                 int64_t cols, int group_size, int bits) {
+float affine_dot(const uint8_t* codes, const void* scales, const void* biases, bool bf16_params,
+                 const AffineActivations& a, int64_t cols, int group_size, int bits) {
   const int64_t groups = cols / group_size, row_bytes = cols * bits / 8;
   double total = 0;
   for (int64_t g = 0; g < groups; ++g) {
@@ -261,8 +269,9 @@ float affine_dot(const uint8_t* codes, const float* scales, const float* biases,
       hi += code * a.xq[at];
       lo += code * a.xq[cols + at];
     }
-    total += static_cast<double>(scales[g]) * a.group_steps[g] * (static_cast<double>(hi) + static_cast<double>(lo) / 32768.0) +
-             static_cast<double>(biases[g]) * a.group_sums[g];
+    total += static_cast<double>(group_param(scales, g, bf16_params)) * a.group_steps[g] *
+                 (static_cast<double>(hi) + static_cast<double>(lo) / 32768.0) +
+             static_cast<double>(group_param(biases, g, bf16_params)) * a.group_sums[g];
   }
   return static_cast<float>(total);
 }

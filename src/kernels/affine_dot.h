@@ -35,17 +35,24 @@ int64_t affine_unpack_position(int64_t c, int group_size, int bits);
 void prepare_affine_activations(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out);
 
 // Consecutive rows of one affine matrix: row r's codes at codes + r * row_bytes, its scales and
-// biases at scales/biases + r * (cols / group_size).
+// biases at element r * (cols / group_size) of scales/biases — bf16 when bf16_params, else fp32
+// (tensor/matrix.h, GroupParams).
 struct AffineRows {
   const uint8_t* codes;
-  const float* scales;
-  const float* biases;
+  const void* scales;
+  const void* biases;
+  bool bf16_params;
   int64_t n_rows;
   int64_t cols;
   int group_size;
   int bits;
   int64_t row_bytes() const { return cols * bits / 8; }
 };
+
+// Element `offset` of a scales/biases array of either dtype.
+inline const void* param_row(const void* params, int64_t offset, bool bf16) {
+  return static_cast<const char*>(params) + offset * (bf16 ? 2 : 4);
+}
 
 // y[r] = row r · x for r < n_rows. Dispatches to the AVX-512 VNNI body where the CPU has it
 // and the format allows; rows are looped inside the body so per-call dispatch is paid once.
@@ -59,8 +66,8 @@ void affine_dot_rows_avx512(const AffineRows& rows, const AffineActivations& a, 
 namespace reference {
 // Plain loops over the same prepared activations: the integer sums are exact, so every SIMD
 // body must agree with this to fp32 rounding of the per-group terms.
-float affine_dot(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a,
-                 int64_t cols, int group_size, int bits);
+float affine_dot(const uint8_t* codes, const void* scales, const void* biases, bool bf16_params,
+                 const AffineActivations& a, int64_t cols, int group_size, int bits);
 }  // namespace reference
 
 }  // namespace tessera

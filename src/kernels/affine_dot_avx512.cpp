@@ -91,8 +91,18 @@ inline GroupSums group_sum(const uint8_t* codes, const int16_t* xq, int64_t low,
 // running totals alternate so consecutive groups do not wait on one FMA chain.
 constexpr int64_t kPrefetchBytes = 2048;
 
+// Up to 16 scales or biases from element g0, as fp32.
+inline __m512 load_params(const void* p, int64_t g0, __mmask16 mask, bool bf16) {
+  if (bf16) {
+    const __m256i raw = _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(p) + g0);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+  }
+  return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(p) + g0);
+}
+
 template <int bits, int group_size>
-inline float dot(const uint8_t* codes, const float* scales, const float* biases, const AffineActivations& a, int64_t cols) {
+inline float dot(const uint8_t* codes, const void* scales, const void* biases, bool bf16_params, const AffineActivations& a,
+                 int64_t cols) {
   static const SixBitGather six;
   const int64_t groups = cols / group_size;
   __m512 total0 = _mm512_setzero_ps(), total1 = _mm512_setzero_ps(), bias_total = _mm512_setzero_ps();
@@ -101,9 +111,9 @@ inline float dot(const uint8_t* codes, const float* scales, const float* biases,
   for (int64_t g0 = 0; g0 < groups; g0 += 16) {
     const int64_t n = std::min<int64_t>(16, groups - g0);
     const auto mask = static_cast<__mmask16>((1u << n) - 1);
-    _mm512_store_ps(factor, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, scales + g0),
+    _mm512_store_ps(factor, _mm512_mul_ps(load_params(scales, g0, mask, bf16_params),
                                           _mm512_maskz_loadu_ps(mask, a.group_steps.data() + g0)));
-    bias_total = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, biases + g0),
+    bias_total = _mm512_fmadd_ps(load_params(biases, g0, mask, bf16_params),
                                  _mm512_maskz_loadu_ps(mask, a.group_sums.data() + g0), bias_total);
     int64_t j = 0;
     for (; j + 1 < n; j += 2) {
@@ -131,8 +141,8 @@ template <int bits, int group_size>
 void rows_loop(const AffineRows& rows, const AffineActivations& a, float* y) {
   const int64_t groups = rows.cols / group_size, row_bytes = rows.row_bytes();
   for (int64_t r = 0; r < rows.n_rows; ++r)
-    y[r] = dot<bits, group_size>(rows.codes + r * row_bytes, rows.scales + r * groups, rows.biases + r * groups, a,
-                                 rows.cols);
+    y[r] = dot<bits, group_size>(rows.codes + r * row_bytes, param_row(rows.scales, r * groups, rows.bf16_params),
+                                 param_row(rows.biases, r * groups, rows.bf16_params), rows.bf16_params, a, rows.cols);
 }
 
 template <int bits>

@@ -19,10 +19,8 @@ constexpr int64_t kRowBlock = 16;  // rows handed out to a thread together
 void dequantize_row(const Matrix& w, int64_t r, float* out) {
   const uint8_t* row = w.packed_row(r);
   const int64_t groups = w.cols / w.group_size, gs = w.group_size;
-  const float* scales = w.scales.data() + r * groups;
-  const float* biases = w.biases.data() + r * groups;
   for (int64_t g = 0; g < groups; ++g) {
-    const float s = scales[g], b = biases[g];
+    const float s = w.scales[r * groups + g], b = w.biases[r * groups + g];
     float* o = out + g * gs;
     if (w.bits == 4) {
       const uint8_t* p = row + g * gs / 2;
@@ -54,7 +52,7 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
   }
   if (prepared) {  // affine, few tokens: dot straight from the codes
     const int64_t groups = cols / w.group_size;
-    const AffineRows rows{w.packed_row(r0), w.scales.data() + r0 * groups, w.biases.data() + r0 * groups,
+    const AffineRows rows{w.packed_row(r0), w.scales.at(r0 * groups), w.biases.at(r0 * groups), w.scales.is_bf16(),
                           r1 - r0, cols, w.group_size, w.bits};
     for (int64_t t = 0; t < n_tokens; ++t) affine_dot_rows(rows, (*prepared)[t], y + t * w.rows + r0);
     return;

@@ -72,7 +72,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicato
   }
   std::unique_ptr<Model> model(new Model(config, comm, pool, plan));
   WeightLoader loader(ckpt, model->config_, /*dry_run=*/false);
-  loader.set_quantize_bits(options.quantize_bits);
+  loader.set_quantize_bits(options.quantize_bits, &pool);
   LoadedParts parts = load_parts(loader, model->config_, plan, names, config.num_hidden_layers >= 8);
   model->embed_ = std::move(parts.embed);
   model->lm_head_ = std::move(parts.lm_head);

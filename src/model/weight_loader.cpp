@@ -34,6 +34,27 @@ float element_f32(const TensorInfo& t, int64_t i) {
   }
 }
 
+// Scales and biases stay bf16 when both are stored so (matrix.h, GroupParams); else fp32.
+void size_group_params(const TensorInfo& scales, const TensorInfo& biases, int64_t n, Matrix* m) {
+  const bool bf16 = scales.dtype == DType::kBF16 && biases.dtype == DType::kBF16;
+  for (GroupParams* p : {&m->scales, &m->biases}) {
+    p->f32.clear();
+    p->bf16.clear();
+    if (bf16) p->bf16.resize(static_cast<size_t>(n));
+    else p->f32.resize(static_cast<size_t>(n));
+  }
+}
+
+void copy_group_params(const TensorInfo& scales, const TensorInfo& biases, int64_t src, int64_t dst, Matrix* m) {
+  if (m->scales.is_bf16()) {
+    std::memcpy(&m->scales.bf16[dst], scales.data + src * 2, 2);
+    std::memcpy(&m->biases.bf16[dst], biases.data + src * 2, 2);
+  } else {
+    m->scales.f32[dst] = element_f32(scales, src);
+    m->biases.f32[dst] = element_f32(biases, src);
+  }
+}
+
 std::string base_name(const std::string& tensor) {
   const std::string suffix = ".weight";
   if (tensor.size() > suffix.size() && tensor.compare(tensor.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -193,7 +214,7 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
   const size_t total = m.format == WeightFormat::kAffine
                            ? static_cast<size_t>(rows * m.row_bytes) + 2 * sizeof(float) * rows * (cols / m.group_size)
                            : static_cast<size_t>(rows * cols) * elem;
-  const size_t held = quantize ? static_cast<size_t>(rows * cols * quantize_bits_ / 8 + rows * (cols / kQuantizeGroup) * 8) : total;
+  const size_t held = quantize ? static_cast<size_t>(rows * cols * quantize_bits_ / 8 + rows * (cols / kQuantizeGroup) * 4) : total;
   for (const auto& p : parts) record(split, p, held / parts.size());
   if (dry_run_) {
     m.rows = 0;  // an empty matrix: nothing was read
@@ -210,12 +231,8 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
       const Quantized& q = quant[0];
       m.view = q.weight->data + first_row * m.row_bytes;
       const int64_t groups = cols / m.group_size;
-      m.scales.resize(static_cast<size_t>(rows * groups));
-      m.biases.resize(static_cast<size_t>(rows * groups));
-      for (int64_t i = 0; i < rows * groups; ++i) {
-        m.scales[i] = element_f32(*q.scales, first_row * groups + i);
-        m.biases[i] = element_f32(*q.biases, first_row * groups + i);
-      }
+      size_group_params(*q.scales, *q.biases, rows * groups, &m);
+      for (int64_t i = 0; i < rows * groups; ++i) copy_group_params(*q.scales, *q.biases, first_row * groups + i, i, &m);
       bytes_loaded_ += m.bytes();
       return m;
     }
@@ -228,9 +245,7 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
 
   if (m.format == WeightFormat::kAffine) {
     m.data = AlignedBuffer(static_cast<size_t>(rows * m.row_bytes));
-    const int64_t groups = cols / m.group_size;
-    m.scales.resize(static_cast<size_t>(rows * groups));
-    m.biases.resize(static_cast<size_t>(rows * groups));
+    size_group_params(*quant[0].scales, *quant[0].biases, rows * (cols / m.group_size), &m);
   } else {
     m.data = AlignedBuffer(static_cast<size_t>(rows * cols) * elem);
   }
@@ -250,10 +265,7 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
                       static_cast<size_t>(m.row_bytes));
           const int64_t src_groups = q.scales->shape.back(), groups = cols / m.group_size;
           const int64_t g0 = p.cols.begin / m.group_size;
-          for (int64_t g = 0; g < groups; ++g) {
-            m.scales[out_row * groups + g] = element_f32(*q.scales, src_row * src_groups + g0 + g);
-            m.biases[out_row * groups + g] = element_f32(*q.biases, src_row * src_groups + g0 + g);
-          }
+          for (int64_t g = 0; g < groups; ++g) copy_group_params(*q.scales, *q.biases, src_row * src_groups + g0 + g, out_row * groups + g, &m);
         } else {
           const TensorInfo& t = *plain[i];
           const int64_t full_cols = p.shape.back();
@@ -272,7 +284,7 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
     const size_t slab = src.nbytes / static_cast<size_t>(p.expert >= 0 ? p.shape[0] : 1);
     src.file->release_range(src.file_offset + slab * static_cast<size_t>(std::max<int64_t>(p.expert, 0)), slab);
   }
-  if (quantize) m = quantize_affine(m, quantize_bits_, kQuantizeGroup);
+  if (quantize) m = quantize_affine(m, quantize_bits_, kQuantizeGroup, quantize_pool_);
   bytes_loaded_ += m.bytes();
   return m;
 }

@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "parallel/shard_plan.h"
 #include "tensor/matrix.h"
+#include "util/thread_pool.h"
 
 #include <set>
 #include <string>
@@ -50,7 +51,11 @@ class WeightLoader {
     return matrix(split, std::vector<SourceSlice>{part}, quantizable);
   }
   // Quantize float weights to MLX affine `bits` (group 64) while loading; 0 = keep as stored.
-  void set_quantize_bits(int bits) { quantize_bits_ = bits; }
+  // `pool` (optional) spreads the quantization of each matrix's rows over the threads.
+  void set_quantize_bits(int bits, ThreadPool* pool = nullptr) {
+    quantize_bits_ = bits;
+    quantize_pool_ = pool;
+  }
   // A 1-D (or [C,1,K]-style) float tensor as fp32, optionally sliced by element ranges;
   // `add_one` folds the +1 of zero-centred norms.
   std::vector<float> vector(const std::string& tensor, const std::vector<int64_t>& shape,
@@ -79,6 +84,7 @@ class WeightLoader {
   const ModelConfig& config_;
   bool dry_run_;
   int quantize_bits_ = 0;
+  ThreadPool* quantize_pool_ = nullptr;
   std::vector<PlanRecord> plan_;
   std::set<std::string> used_;
   size_t bytes_loaded_ = 0;

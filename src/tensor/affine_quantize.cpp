@@ -10,22 +10,15 @@
 
 namespace tessera {
 
-Matrix quantize_affine(const Matrix& src, int bits, int group_size) {
-  TS_CHECK(src.format != WeightFormat::kAffine && src.cols % group_size == 0, "quantize_affine needs a float matrix");
-  Matrix q;
-  q.format = WeightFormat::kAffine;
-  q.rows = src.rows;
-  q.cols = src.cols;
-  q.bits = bits;
-  q.group_size = group_size;
-  q.row_bytes = src.cols * bits / 8;
-  q.data = AlignedBuffer(static_cast<size_t>(q.rows * q.row_bytes));
+namespace {
+
+// Rows [r0, r1) of src into q.
+void quantize_rows(const Matrix& src, Matrix& q, int64_t r0, int64_t r1) {
+  const int bits = q.bits, group_size = q.group_size;
   const int64_t groups = src.cols / group_size;
-  q.scales.resize(static_cast<size_t>(q.rows * groups));
-  q.biases.resize(static_cast<size_t>(q.rows * groups));
   const float levels = static_cast<float>((1 << bits) - 1);
   std::vector<float> row(static_cast<size_t>(src.cols));
-  for (int64_t r = 0; r < src.rows; ++r) {
+  for (int64_t r = r0; r < r1; ++r) {
     if (src.format == WeightFormat::kF32) std::copy_n(src.f32_row(r), src.cols, row.begin());
     else
       for (int64_t c = 0; c < src.cols; ++c) row[c] = bf16_to_f32(src.bf16_row(r)[c]);
@@ -35,12 +28,16 @@ Matrix quantize_affine(const Matrix& src, int bits, int group_size) {
     for (int64_t g = 0; g < groups; ++g) {
       const float* w = row.data() + g * group_size;
       const auto [lo, hi] = std::minmax_element(w, w + group_size);
-      const float scale = *hi > *lo ? (*hi - *lo) / levels : 1.0f;
-      q.scales[r * groups + g] = scale;
-      q.biases[r * groups + g] = *lo;
+      // Scale and bias are stored as bf16 (as MLX stores them for a bf16 model), and the codes
+      // are chosen against the rounded values, so dequantization uses exactly what is stored.
+      const uint16_t scale_bits = f32_to_bf16(*hi > *lo ? (*hi - *lo) / levels : 1.0f);
+      const uint16_t bias_bits = f32_to_bf16(*lo);
+      const float scale = bf16_to_f32(scale_bits) > 0 ? bf16_to_f32(scale_bits) : 1.0f, bias = bf16_to_f32(bias_bits);
+      q.scales.bf16[r * groups + g] = f32_to_bf16(scale);
+      q.biases.bf16[r * groups + g] = bias_bits;
       // Codes go into a 64-bit window that is flushed a byte at a time (LSB-first stream).
       for (int64_t c = 0; c < group_size; ++c) {
-        const float code = std::clamp(std::nearbyint((w[c] - *lo) / scale), 0.0f, levels);
+        const float code = std::clamp(std::nearbyint((w[c] - bias) / scale), 0.0f, levels);
         window |= static_cast<uint64_t>(code) << window_bits;
         window_bits += bits;
         while (window_bits >= 8) {
@@ -51,6 +48,25 @@ Matrix quantize_affine(const Matrix& src, int bits, int group_size) {
       }
     }
   }
+}
+
+}  // namespace
+
+Matrix quantize_affine(const Matrix& src, int bits, int group_size, ThreadPool* pool) {
+  TS_CHECK(src.format != WeightFormat::kAffine && src.cols % group_size == 0, "quantize_affine needs a float matrix");
+  Matrix q;
+  q.format = WeightFormat::kAffine;
+  q.rows = src.rows;
+  q.cols = src.cols;
+  q.bits = bits;
+  q.group_size = group_size;
+  q.row_bytes = src.cols * bits / 8;
+  q.data = AlignedBuffer(static_cast<size_t>(q.rows * q.row_bytes));
+  const int64_t groups = src.cols / group_size;
+  q.scales.bf16.resize(static_cast<size_t>(q.rows * groups));
+  q.biases.bf16.resize(static_cast<size_t>(q.rows * groups));
+  if (pool) pool->parallel_for(q.rows, [&](int64_t r0, int64_t r1, int) { quantize_rows(src, q, r0, r1); }, /*grain=*/16);
+  else quantize_rows(src, q, 0, q.rows);
   return q;
 }
 

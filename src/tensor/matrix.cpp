@@ -18,7 +18,7 @@ size_t Matrix::bytes() const {
     const int64_t per_row = format == WeightFormat::kAffine ? row_bytes : cols * (format == WeightFormat::kBF16 ? 2 : 4);
     stored = static_cast<size_t>(rows * per_row);
   }
-  return stored + (scales.size() + biases.size()) * sizeof(float);
+  return stored + scales.bytes() + biases.bytes();
 }
 
 }  // namespace tessera

@@ -11,6 +11,7 @@
 #include "kernels/affine_codes.h"
 #include "kernels/affine_dot.h"
 #include "kernels/cpu_features.h"
+#include "tensor/dtype.h"
 
 #include <gtest/gtest.h>
 
@@ -25,7 +26,13 @@ namespace {
 
 struct Row {
   std::vector<uint8_t> codes;
-  std::vector<float> scales, biases;
+  std::vector<float> scales, biases;  // values exactly representable in bf16
+  std::vector<uint16_t> scales_bf16, biases_bf16;
+  // The kernels read either dtype; the values are the same, so results must be too.
+  AffineRows rows(bool bf16, int64_t n_rows, int64_t cols, int group, int bits) const {
+    return bf16 ? AffineRows{codes.data(), scales_bf16.data(), biases_bf16.data(), true, n_rows, cols, group, bits}
+                : AffineRows{codes.data(), scales.data(), biases.data(), false, n_rows, cols, group, bits};
+  }
 };
 
 Row random_row(int64_t cols, int group, int bits, std::mt19937& rng) {
@@ -34,8 +41,10 @@ Row random_row(int64_t cols, int group, int bits, std::mt19937& rng) {
   r.codes.resize(static_cast<size_t>(cols * bits / 8));
   for (auto& b : r.codes) b = static_cast<uint8_t>(rng());
   for (int64_t g = 0; g < cols / group; ++g) {
-    r.scales.push_back(normal(rng) * 0.01f);
-    r.biases.push_back(normal(rng) * 0.1f);
+    r.scales_bf16.push_back(f32_to_bf16(normal(rng) * 0.01f));
+    r.biases_bf16.push_back(f32_to_bf16(normal(rng) * 0.1f));
+    r.scales.push_back(bf16_to_f32(r.scales_bf16.back()));
+    r.biases.push_back(bf16_to_f32(r.biases_bf16.back()));
   }
   return r;
 }
@@ -53,9 +62,10 @@ std::vector<float> random_activations(int64_t cols, std::mt19937& rng) {
 
 using Body = void (*)(const AffineRows&, const AffineActivations&, float*);
 
-float one_row(Body body, const Row& row, const AffineActivations& a, int64_t cols, int group, int bits) {
+float one_row(Body body, const Row& row, const AffineActivations& a, int64_t cols, int group, int bits,
+              bool bf16 = false) {
   float y = 0;
-  body({row.codes.data(), row.scales.data(), row.biases.data(), 1, cols, group, bits}, a, &y);
+  body(row.rows(bf16, 1, cols, group, bits), a, &y);
   return y;
 }
 
@@ -69,17 +79,20 @@ TEST(AffineDot, EveryIsaBodyMatchesScalarOverSamePreparedActivations) {
         const std::vector<float> x = random_activations(cols, rng);
         AffineActivations a;
         prepare_affine_activations(x.data(), cols, group, bits, &a);
-        const float want = reference::affine_dot(row.codes.data(), row.scales.data(), row.biases.data(), a, cols, group, bits);
+        const float want =
+            reference::affine_dot(row.codes.data(), row.scales.data(), row.biases.data(), false, a, cols, group, bits);
         double magnitude = 0;
         for (int64_t g = 0; g < cols / group; ++g)
           magnitude += std::fabs(row.biases[g] * a.group_sums[g]) + std::fabs(row.scales[g] * a.group_steps[g]) * 32767.0 * 255 * group;
         std::vector<std::pair<const char*, Body>> bodies = {{"avx2", affine_dot_rows_avx2}};
         if (cpu_has_avx512_vnni() && affine_dot_avx512_supported(bits, group))
           bodies.emplace_back("avx512", affine_dot_rows_avx512);
-        for (const auto& [name, body] : bodies) {
-          const float got = one_row(body, row, a, cols, group, bits);
-          ASSERT_NEAR(got, want, 1e-6 * magnitude) << name << " bits " << bits << " group " << group << " cols " << cols;
-        }
+        for (const auto& [name, body] : bodies)
+          for (bool bf16 : {false, true}) {
+            const float got = one_row(body, row, a, cols, group, bits, bf16);
+            ASSERT_NEAR(got, want, 1e-6 * magnitude)
+                << name << " bits " << bits << " group " << group << " cols " << cols << " bf16 params " << bf16;
+          }
       }
 }
 
@@ -96,6 +109,8 @@ TEST(AffineDot, RowRangesMatchPerRowReference) {
         all.codes.insert(all.codes.end(), rows.back().codes.begin(), rows.back().codes.end());
         all.scales.insert(all.scales.end(), rows.back().scales.begin(), rows.back().scales.end());
         all.biases.insert(all.biases.end(), rows.back().biases.begin(), rows.back().biases.end());
+        all.scales_bf16.insert(all.scales_bf16.end(), rows.back().scales_bf16.begin(), rows.back().scales_bf16.end());
+        all.biases_bf16.insert(all.biases_bf16.end(), rows.back().biases_bf16.begin(), rows.back().biases_bf16.end());
       }
       const std::vector<float> x = random_activations(cols, rng);
       AffineActivations a;
@@ -103,16 +118,18 @@ TEST(AffineDot, RowRangesMatchPerRowReference) {
       std::vector<std::pair<const char*, Body>> bodies = {{"avx2", affine_dot_rows_avx2}};
       if (cpu_has_avx512_vnni() && affine_dot_avx512_supported(bits, group))
         bodies.emplace_back("avx512", affine_dot_rows_avx512);
-      for (const auto& [name, body] : bodies) {
+      for (const auto& [name, body] : bodies)
+        for (bool bf16 : {false, true}) {
         std::vector<float> y(n_rows + 1, -7.0f);
-        body({all.codes.data(), all.scales.data(), all.biases.data(), n_rows, cols, group, bits}, a, y.data());
+        body(all.rows(bf16, n_rows, cols, group, bits), a, y.data());
         for (int64_t r = 0; r < n_rows; ++r) {
           const Row& one = rows[r];
-          const float want = reference::affine_dot(one.codes.data(), one.scales.data(), one.biases.data(), a, cols, group, bits);
+          const float want =
+              reference::affine_dot(one.codes.data(), one.scales.data(), one.biases.data(), false, a, cols, group, bits);
           EXPECT_NEAR(y[r], want, 1e-5 * (std::fabs(want) + 1)) << name << " bits " << bits << " group " << group << " row " << r;
         }
         EXPECT_EQ(y[n_rows], -7.0f) << name << " wrote past the last row";
-      }
+        }
     }
 }
 

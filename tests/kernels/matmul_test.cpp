@@ -17,7 +17,8 @@
 namespace tessera {
 namespace {
 
-Matrix random_matrix(WeightFormat format, int64_t rows, int64_t cols, int bits, int group, std::mt19937& rng) {
+Matrix random_matrix(WeightFormat format, int64_t rows, int64_t cols, int bits, int group, std::mt19937& rng,
+                     bool bf16_params = false) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   Matrix m;
   m.format = format;
@@ -30,8 +31,14 @@ Matrix random_matrix(WeightFormat format, int64_t rows, int64_t cols, int bits, 
     m.data = AlignedBuffer(static_cast<size_t>(rows * m.row_bytes));
     for (size_t i = 0; i < m.data.size(); ++i) m.data.data()[i] = static_cast<uint8_t>(rng());
     for (int64_t i = 0; i < rows * (cols / group); ++i) {
-      m.scales.push_back(normal(rng) * 0.01f);
-      m.biases.push_back(normal(rng) * 0.1f);
+      const float s = normal(rng) * 0.01f, b = normal(rng) * 0.1f;
+      if (bf16_params) {
+        m.scales.bf16.push_back(f32_to_bf16(s));
+        m.biases.bf16.push_back(f32_to_bf16(b));
+      } else {
+        m.scales.f32.push_back(s);
+        m.biases.f32.push_back(b);
+      }
     }
   } else if (format == WeightFormat::kBF16) {
     m.data = AlignedBuffer(static_cast<size_t>(rows * cols * 2));
@@ -87,10 +94,11 @@ TEST(Matmul, AffineFormatsMatchReference) {
   ThreadPool pool(2);
   for (int bits : {2, 3, 4, 5, 6, 8})
     for (int group : {32, 64, 128})
-      for (int64_t tokens : {1, 5}) {
-        Matrix w = random_matrix(WeightFormat::kAffine, 13, 256, bits, group, rng);
-        expect_matches_reference(w, tokens, rng, pool);
-      }
+      for (int64_t tokens : {1, 5})
+        for (bool bf16_params : {false, true}) {
+          Matrix w = random_matrix(WeightFormat::kAffine, 13, 256, bits, group, rng, bf16_params);
+          expect_matches_reference(w, tokens, rng, pool);
+        }
 }
 
 // Both ISA bodies of the prefill micro-kernel against a double-precision loop, for bf16 and
