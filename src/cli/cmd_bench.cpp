@@ -34,6 +34,7 @@ void run(const BenchOptions& o) {
     engine.forward(0, prompt, false, &logits);
     const double prompt_s = std::chrono::duration<double>(clock::now() - t0).count();
     const double reduce_before = rt.comm->all_reduce_seconds();
+    const ThreadPool::Stats pool_before = rt.pool->stats();
     auto t1 = clock::now();
     for (int64_t i = 0; i < o.gen_tokens; ++i) {
       const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -41,6 +42,10 @@ void run(const BenchOptions& o) {
     }
     const double gen_s = std::chrono::duration<double>(clock::now() - t1).count();
     const double reduce_s = rt.comm->all_reduce_seconds() - reduce_before;
+    const ThreadPool::Stats pool_after = rt.pool->stats();
+    const double regions_per_token =
+        static_cast<double>(pool_after.regions - pool_before.regions) / static_cast<double>(o.gen_tokens);
+    const double barrier_wait_s = pool_after.wait_seconds - pool_before.wait_seconds;
     // Every rank's peak RSS, gathered once the workers have left the lock-step loop.
     engine.shutdown();
     const int64_t mine = peak_rss_bytes();
@@ -57,6 +62,9 @@ void run(const BenchOptions& o) {
                 {"world_size", rt.comm->size()},
                 {"threads", rt.pool->size()},
                 {"allreduce_fraction_of_decode", gen_s > 0 ? reduce_s / gen_s : 0.0},
+                {"parallel_regions_per_token", regions_per_token},
+                {"barrier_wait_us_per_token", 1e6 * barrier_wait_s / static_cast<double>(o.gen_tokens)},
+                {"barrier_wait_fraction_of_decode", gen_s > 0 ? barrier_wait_s / gen_s : 0.0},
                 {"weight_bytes_rank0", engine.model().weight_bytes()}});
   }, /*after_workers=*/[](Runtime& rt) {
     const int64_t mine = peak_rss_bytes();

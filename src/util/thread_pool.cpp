@@ -1,6 +1,7 @@
 #include "util/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -91,10 +92,13 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   }
   wake_.notify_all();
   work_on(gen, 0);
+  const auto wait_start = std::chrono::steady_clock::now();
   for (int spin = 0; done_.load(std::memory_order_acquire) < n; ++spin) {
     if (spin < kCallerSpins) TS_CPU_RELAX();
     else std::this_thread::yield();  // let a worker that holds a chunk have this CPU
   }
+  ++stats_.regions;
+  stats_.wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
 }
 
 }  // namespace tessera

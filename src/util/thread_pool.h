@@ -37,6 +37,15 @@ class ThreadPool {
 
   static int default_threads();
 
+  // Cost of the hand-offs, for `tessera bench`: regions dispatched to the workers so far, and
+  // the seconds the caller spent after its own share waiting for the last chunk to finish
+  // (barrier wait: imbalance plus wake-up latency).
+  struct Stats {
+    int64_t regions = 0;
+    double wait_seconds = 0;
+  };
+  Stats stats() const { return stats_; }
+
  private:
   void worker_loop(int worker);
   // Claims and runs chunks of job `generation` until none are left.
@@ -56,6 +65,7 @@ class ThreadPool {
   const RangeFn* job_fn_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 1;
+  Stats stats_;  // written by the calling thread only
 };
 
 }  // namespace tessera
