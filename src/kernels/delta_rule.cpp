@@ -1,5 +1,7 @@
 #include "kernels/delta_rule.h"
 
+#include "kernels/dot.h"  // the k·k and q·k products: plain float loops would not vectorise (no reassociation)
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -57,11 +59,7 @@ void delta_rule_chunked(const DeltaRuleHead& h, int64_t n_tokens, float* S, int6
     for (int64_t i = 0; i < L; ++i) gamma[i] = acc += h.g[(c0 + i) * h.gate_stride];
     // A[i,j] = β_i (k_i·k_j) exp(γ_i − γ_j), j < i. Only differences γ_i − γ_j ≤ 0 are exponentiated.
     for (int64_t i = 0; i < L; ++i)
-      for (int64_t j = 0; j < i; ++j) {
-        float d = 0;
-        for (int64_t e = 0; e < dk; ++e) d += k(i)[e] * k(j)[e];
-        A[i * chunk + j] = beta(i) * d * std::exp(gamma[i] - gamma[j]);
-      }
+      for (int64_t j = 0; j < i; ++j) A[i * chunk + j] = beta(i) * dot_f32(k(i), k(j), dk) * std::exp(gamma[i] - gamma[j]);
     // Forward substitution with the unit lower-triangular (I + A):
     //   U_i = β_i v_i − Σ_{j<i} A_ij U_j ;  W_i = β_i Γ_i k_i − Σ_{j<i} A_ij W_j
     for (int64_t i = 0; i < L; ++i) {
@@ -98,9 +96,7 @@ void delta_rule_chunked(const DeltaRuleHead& h, int64_t n_tokens, float* S, int6
         for (int64_t e = 0; e < dv; ++e) out_row[e] += qr * srow[e];
       }
       for (int64_t j = 0; j <= i; ++j) {
-        float d = 0;
-        for (int64_t e = 0; e < dk; ++e) d += q(i)[e] * k(j)[e];
-        d *= std::exp(gamma[i] - gamma[j]);
+        const float d = dot_f32(q(i), k(j), dk) * std::exp(gamma[i] - gamma[j]);
         const float* u = U.data() + j * dv;
         for (int64_t e = 0; e < dv; ++e) out_row[e] += d * u[e];
       }
