@@ -8,7 +8,9 @@ writes the benchmark checkpoint with ../shared/tools/make_bench_model.py if DIR 
 `tessera bench` for bf16, q8 and q4 with 1 and 2 threads, and tensor-parallel over loopback
 (mpirun -np 2, 1 thread per rank), and prints a table: decode and prefill tok/s, the bandwidth the
 decode speed implies (weight bytes read per token x tok/s), that as a % of the measured bandwidth,
-and peak RSS. Bandwidth is re-measured right before each row because the host is noisy."""
+peak RSS, and the thread-pool barrier wait per decoded token (rank 0's caller waiting for the last
+chunk of each parallel region). Bandwidth is re-measured right before each row because the host is
+noisy."""
 import argparse
 import json
 import os
@@ -54,7 +56,7 @@ def main():
         wanted = set(a.only.split(","))
         configs = [c for c in configs if c[0] in wanted]
     header = f"{'format':<10} {'threads':>7} {'ranks':>5} {'decode tok/s':>12} {'prefill tok/s':>13} {'GB/token':>8} " \
-             f"{'implied GB/s':>12} {'probe GB/s':>10} {'% of bw':>7} {'peak RSS GB':>11}"
+             f"{'implied GB/s':>12} {'probe GB/s':>10} {'% of bw':>7} {'peak RSS GB':>11} {'barrier us/tok':>14}"
     print(header)
     for name, quant, threads, ranks in configs:
         info_args = [BIN, "info", "--model", a.model] + (["--quantize", quant] if quant else [])
@@ -67,7 +69,8 @@ def main():
         r = json.loads([l for l in sh(cmd).splitlines() if l.startswith("{")][-1])
         implied = r["gen_tps"] * per_token
         row = f"{name:<10} {threads:>7} {max(ranks, 1):>5} {r['gen_tps']:>12.2f} {r['prompt_tps']:>13.1f} {per_token:>8.3f} " \
-              f"{implied:>12.1f} {bw:>10.1f} {100 * implied / bw:>6.0f}% {r['peak_rss_bytes'] / 1e9:>11.2f}"
+              f"{implied:>12.1f} {bw:>10.1f} {100 * implied / bw:>6.0f}% {r['peak_rss_bytes'] / 1e9:>11.2f} " \
+              f"{r.get('barrier_wait_us_per_token', 0):>14.0f}"
         print(row, flush=True)
         rows.append(r)
     return 0

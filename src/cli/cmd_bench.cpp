@@ -1,6 +1,8 @@
-// tessera bench --model DIR --prompt-tokens 512 --gen-tokens 128 [--threads N]
+// tessera bench --model DIR --prompt-tokens 512 --gen-tokens 128 [--threads N] [--batch B]
 // Prefill of a deterministic pseudo-random prompt, then greedy decode that ignores EOS, so
 // every run does the same amount of work. Peak RSS is reported per rank and as the maximum.
+// --batch B decodes B sequences together (one batched pass per step, as the server does for
+// concurrent requests); gen_tps is then the total over all B, per_sequence_gen_tps each one's.
 #include "cli/command.h"
 #include "cli/runtime.h"
 
@@ -13,11 +15,13 @@ struct BenchOptions {
   std::string model;
   int64_t prompt_tokens = 512;
   int64_t gen_tokens = 128;
+  int64_t batch = 1;
   ModelOptions model_options;
 };
 
 void run(const BenchOptions& o) {
   if (o.prompt_tokens < 1 || o.gen_tokens < 1) fail("--prompt-tokens and --gen-tokens must be at least 1");
+  if (o.batch < 1 || o.batch > 64) fail("--batch must be between 1 and 64, got {}", o.batch);
   using clock = std::chrono::steady_clock;
   const auto load_start = clock::now();
   run_model_command(o.model_options, o.model, [&](LockstepEngine& engine, Runtime& rt) {
@@ -33,12 +37,24 @@ void run(const BenchOptions& o) {
     auto t0 = clock::now();
     engine.forward(0, prompt, false, &logits);
     const double prompt_s = std::chrono::duration<double>(clock::now() - t0).count();
+    // Further sequences of a batch start from the same prompt with a different last token.
+    std::vector<int32_t> slots = {0}, next = {static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin())};
+    for (int32_t s = 1; s < o.batch; ++s) {
+      prompt.back() = static_cast<int32_t>((prompt.back() + s) % std::min<int64_t>(V, 1000));
+      engine.forward(s, prompt, false, &logits);
+      slots.push_back(s);
+      next.push_back(static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+    }
     const double reduce_before = rt.comm->all_reduce_seconds();
     const ThreadPool::Stats pool_before = rt.pool->stats();
     auto t1 = clock::now();
     for (int64_t i = 0; i < o.gen_tokens; ++i) {
-      const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      engine.forward(0, std::span<const int32_t>(&next, 1), false, &logits);
+      if (o.batch == 1) engine.forward(0, std::span<const int32_t>(next.data(), 1), false, &logits);
+      else engine.forward_batch(slots, next, &logits);
+      for (size_t s = 0; s < next.size(); ++s) {
+        const auto row = logits.begin() + static_cast<std::ptrdiff_t>(s * static_cast<size_t>(V));
+        next[s] = static_cast<int32_t>(std::max_element(row, row + V) - row);
+      }
     }
     const double gen_s = std::chrono::duration<double>(clock::now() - t1).count();
     const double reduce_s = rt.comm->all_reduce_seconds() - reduce_before;
@@ -55,7 +71,9 @@ void run(const BenchOptions& o) {
     print_json({{"prompt_tokens", o.prompt_tokens},
                 {"gen_tokens", o.gen_tokens},
                 {"prompt_tps", static_cast<double>(o.prompt_tokens) / prompt_s},
-                {"gen_tps", static_cast<double>(o.gen_tokens) / gen_s},
+                {"gen_tps", static_cast<double>(o.gen_tokens * o.batch) / gen_s},
+                {"batch", o.batch},
+                {"per_sequence_gen_tps", static_cast<double>(o.gen_tokens) / gen_s},
                 {"peak_rss_bytes", peak},
                 {"peak_rss_bytes_per_rank", all},
                 {"load_seconds", load_seconds},
@@ -78,6 +96,7 @@ const bool registered = register_command({"bench", "Measure prefill and decode s
   sub.add_option("--model", o->model, "checkpoint directory")->required();
   sub.add_option("--prompt-tokens", o->prompt_tokens, "prompt length (default 512)");
   sub.add_option("--gen-tokens", o->gen_tokens, "tokens to generate (default 128)");
+  sub.add_option("--batch", o->batch, "sequences decoded together in one pass per step (default 1)");
   add_model_options(sub, o->model_options);
   sub.callback([o] { run(*o); });
 }});

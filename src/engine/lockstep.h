@@ -23,6 +23,9 @@ class LockstepEngine {
 
   // Rank 0 only. Runs tokens through sequence `slot` (created on first use) on every rank.
   void forward(int slot, std::span<const int32_t> tokens, bool all_positions, std::vector<float>* logits);
+  // Rank 0 only. Batched decode: one token for each of several distinct slots in one pass (each
+  // weight read once for all); logits receives one row per slot, in order.
+  void forward_batch(std::span<const int32_t> slots, std::span<const int32_t> tokens, std::vector<float>* logits);
   // Rank 0 only. Forgets a sequence's state on every rank.
   void release(int slot);
   int64_t position(int slot) const;
@@ -36,14 +39,17 @@ class LockstepEngine {
   void run_worker();
 
  private:
-  enum class Op : int32_t { kForward = 1, kRelease = 2, kStop = 3, kMemory = 4 };
+  enum class Op : int32_t { kForward = 1, kRelease = 2, kStop = 3, kMemory = 4, kForwardBatch = 5 };
   struct Header {
     Op op;
     int32_t slot;
     int32_t n_tokens;
     int32_t all_positions;
   };
-  void execute(const Header& header, std::span<const int32_t> tokens, std::vector<float>* logits);
+  // kForwardBatch: `slots` holds one slot per token.
+  void execute(const Header& header, std::span<const int32_t> tokens, std::span<const int32_t> slots,
+               std::vector<float>* logits);
+  SequenceState& sequence(int slot);
   std::vector<MemoryUsage> all_gather_memory();
 
   Model& model_;

@@ -151,9 +151,16 @@ void Scheduler::serve_loop() {
       admit(lock);
     }
     for (auto& task : tasks) task(engine_);  // exceptions land in the task's future
-    // One round: every active sequence advances by one step.
-    for (auto& seq : active_)
-      if (!seq->done) step(*seq);
+    // One round: every active sequence advances by one step. Prefill chunks run one sequence at
+    // a time; the sequences that are decoding take their next token together in one batched
+    // pass, so each weight is read once per round instead of once per sequence.
+    std::vector<Sequence*> decoding;
+    for (auto& seq : active_) {
+      if (seq->done) continue;
+      if (seq->prefilled < seq->request.prompt.size() || seq->channel->cancelled()) step(*seq);
+      else decoding.push_back(seq.get());
+    }
+    decode_together(decoding);
     active_.remove_if([](const std::unique_ptr<Sequence>& seq) { return seq->done; });
     active_count_.store(static_cast<int64_t>(active_.size()));
   }
@@ -193,6 +200,36 @@ void Scheduler::step(Sequence& seq) {
     on_token(seq, seq.sampler.sample(seq.logits, seq.history));
   } catch (const std::exception& e) {
     finish(seq, FinishReason::kError, e.what());
+  }
+}
+
+void Scheduler::decode_together(const std::vector<Sequence*>& seqs) {
+  if (seqs.size() <= 1) {
+    for (Sequence* seq : seqs) step(*seq);
+    return;
+  }
+  std::vector<int32_t> slots, tokens;
+  for (const Sequence* seq : seqs) {
+    slots.push_back(seq->slot);
+    tokens.push_back(seq->history.back());
+  }
+  std::vector<float> logits;
+  try {
+    engine_.forward_batch(slots, tokens, &logits);
+  } catch (const std::exception& e) {
+    for (Sequence* seq : seqs) finish(*seq, FinishReason::kError, e.what());
+    return;
+  }
+  const size_t vocab = logits.size() / seqs.size();
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    Sequence& seq = *seqs[i];
+    try {
+      seq.logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(i * vocab),
+                        logits.begin() + static_cast<std::ptrdiff_t>((i + 1) * vocab));
+      on_token(seq, seq.sampler.sample(seq.logits, seq.history));
+    } catch (const std::exception& e) {
+      finish(seq, FinishReason::kError, e.what());
+    }
   }
 }
 

@@ -5,7 +5,10 @@
 // Concurrency: up to `max_active` sequences hold an engine slot each (their own KV, conv and
 // recurrent state). run() visits them round-robin, one step each per round: a prefill chunk of
 // at most `prefill_chunk` tokens, or one decode token. So a long prompt delays the others by a
-// chunk, never by its whole prefill, and every active client sees tokens at the same pace.
+// chunk, never by its whole prefill, and every active client sees tokens at the same pace. The
+// decode tokens of a round are computed together in one batched forward pass
+// (LockstepEngine::forward_batch): decode is bound by reading the weights, and the batch reads
+// them once, so N concurrent streams cost little more than one.
 // Requests beyond max_active wait in a FIFO queue. A slot is released the moment its sequence
 // ends: EOS, a stop string, max_tokens, or the consumer's cancel() (a disconnected client).
 //
@@ -83,6 +86,8 @@ class Scheduler {
   void serve_loop();
   void admit(std::unique_lock<std::mutex>& lock);
   void step(Sequence& seq);
+  // One decode token for each of these sequences (all past their prompt) in one batched pass.
+  void decode_together(const std::vector<Sequence*>& seqs);
   void on_token(Sequence& seq, int32_t token);
   void finish(Sequence& seq, FinishReason reason, std::string error = {});
   void close_all(const std::string& why);

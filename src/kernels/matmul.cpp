@@ -38,16 +38,26 @@ void dequantize_row(const Matrix& w, int64_t r, float* out) {
   }
 }
 
+// Up to this many tokens (a decode step, or a batch of decode steps from different sequences)
+// every token's output is computed by the same per-token kernels as a single token: each row
+// is read from memory once and reused from cache, and a sequence's result does not depend on
+// which other sequences share its batch (batch-invariant decode: a request gets the same tokens
+// under load as alone). Above it (prefill) the tiled GEMM reuses each row across tokens in
+// registers.
+constexpr int64_t kPerTokenMaxTokens = 16;
+
 // Rows [r0, r1) of one projection for every token.
 void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t n_tokens, float* y,
                 const std::vector<AffineActivations>* prepared, std::vector<float>& scratch) {
   const int64_t cols = w.cols;
-  if (n_tokens == 1 && w.format == WeightFormat::kBF16) {
-    for (int64_t r = r0; r < r1; ++r) y[r] = dot_bf16_f32(w.bf16_row(r), x, cols);
+  if (n_tokens <= kPerTokenMaxTokens && w.format == WeightFormat::kBF16) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t t = 0; t < n_tokens; ++t) y[t * w.rows + r] = dot_bf16_f32(w.bf16_row(r), x + t * cols, cols);
     return;
   }
-  if (n_tokens == 1 && w.format == WeightFormat::kF32) {
-    for (int64_t r = r0; r < r1; ++r) y[r] = dot_f32(w.f32_row(r), x, cols);
+  if (n_tokens <= kPerTokenMaxTokens && w.format == WeightFormat::kF32) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t t = 0; t < n_tokens; ++t) y[t * w.rows + r] = dot_f32(w.f32_row(r), x + t * cols, cols);
     return;
   }
   if (prepared) {  // affine, few tokens: dot straight from the codes
@@ -76,9 +86,9 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
   }
 }
 
-// Below this many tokens an affine matrix is multiplied straight from its codes; above it, rows
-// are dequantized once and reused by every token.
-constexpr int64_t kAffineDirectMaxTokens = 4;
+// Affine matrices follow the same rule: straight from the codes, token by token, up to
+// kPerTokenMaxTokens; above it rows are dequantized once and reused by every token.
+constexpr int64_t kAffineDirectMaxTokens = kPerTokenMaxTokens;
 
 }  // namespace
 

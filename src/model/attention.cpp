@@ -35,7 +35,7 @@ AttentionWeights load_attention(WeightLoader& loader, const ModelConfig& c, cons
 }
 
 void attention_forward(const AttentionWeights& w, const Rope& rope, float eps, const float* x, int64_t T,
-                       int64_t start_pos, LayerState& state, float* out, ThreadPool& pool) {
+                       std::span<const RowSegment> segments, float* out, ThreadPool& pool) {
   const int64_t hd = w.head_dim, h = w.heads, g = w.kv_heads;
   const int64_t q_width = w.q_proj.rows, kv_width = g * hd;
   std::vector<float> qg(static_cast<size_t>(T * q_width)), k(static_cast<size_t>(T * kv_width)),
@@ -43,32 +43,40 @@ void attention_forward(const AttentionWeights& w, const Rope& rope, float eps, c
   const MatmulJob projections[] = {{&w.q_proj, x, T, qg.data()}, {&w.k_proj, x, T, k.data()}, {&w.v_proj, x, T, v.data()}};
   matmul_jobs(projections, pool);
 
-  // q/k RMSNorm per head before RoPE; K and V appended to the position-major cache.
+  // q/k RMSNorm per head before RoPE; K and V appended to each sequence's position-major cache.
   const int64_t q_stride = w.gated ? 2 * hd : hd;
-  state.keys.resize(static_cast<size_t>((start_pos + T) * kv_width));
-  state.values.resize(static_cast<size_t>((start_pos + T) * kv_width));
-  for (int64_t t = 0; t < T; ++t) {
-    float* qt = qg.data() + t * q_width;
-    for (int64_t i = 0; i < h; ++i) rms_norm(qt + i * q_stride, w.q_norm.data(), qt + i * q_stride, hd, eps);
-    rope.apply(qt, h, q_stride, start_pos + t);
-    float* kt = k.data() + t * kv_width;
-    for (int64_t i = 0; i < g; ++i) rms_norm(kt + i * hd, w.k_norm.data(), kt + i * hd, hd, eps);
-    rope.apply(kt, g, hd, start_pos + t);
-    std::copy_n(kt, kv_width, state.keys.data() + (start_pos + t) * kv_width);
-    std::copy_n(v.data() + t * kv_width, kv_width, state.values.data() + (start_pos + t) * kv_width);
+  std::vector<const RowSegment*> segment_of(static_cast<size_t>(T));
+  for (const RowSegment& seg : segments) {
+    LayerState& state = *seg.state;
+    state.keys.resize(static_cast<size_t>((seg.start_pos + seg.n_rows) * kv_width));
+    state.values.resize(static_cast<size_t>((seg.start_pos + seg.n_rows) * kv_width));
+    for (int64_t i = 0; i < seg.n_rows; ++i) {
+      const int64_t t = seg.first_row + i, pos = seg.start_pos + i;
+      segment_of[t] = &seg;
+      float* qt = qg.data() + t * q_width;
+      for (int64_t head = 0; head < h; ++head) rms_norm(qt + head * q_stride, w.q_norm.data(), qt + head * q_stride, hd, eps);
+      rope.apply(qt, h, q_stride, pos);
+      float* kt = k.data() + t * kv_width;
+      for (int64_t head = 0; head < g; ++head) rms_norm(kt + head * hd, w.k_norm.data(), kt + head * hd, hd, eps);
+      rope.apply(kt, g, hd, pos);
+      std::copy_n(kt, kv_width, state.keys.data() + pos * kv_width);
+      std::copy_n(v.data() + t * kv_width, kv_width, state.values.data() + pos * kv_width);
+    }
   }
 
-  // Each (token, head) pair attends causally; query head i uses local KV head i / (h / g).
+  // Each (row, head) pair attends causally within its sequence; query head i uses local KV
+  // head i / (h / g).
   std::vector<float> o(static_cast<size_t>(T * h * hd));
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t group = h / g;
   pool.parallel_for(T * h, [&](int64_t b, int64_t e, int) {
     for (int64_t item = b; item < e; ++item) {
       const int64_t t = item / h, i = item % h, kvh = i / group;
+      const RowSegment& seg = *segment_of[t];
+      const int64_t length = seg.start_pos + (t - seg.first_row) + 1;
       const float* q = qg.data() + t * q_width + i * q_stride;
       float* ot = o.data() + (t * h + i) * hd;
-      attend(q, state.keys.data() + kvh * hd, state.values.data() + kvh * hd, kv_width, start_pos + t + 1, hd, scale,
-             ot);
+      attend(q, seg.state->keys.data() + kvh * hd, seg.state->values.data() + kvh * hd, kv_width, length, hd, scale, ot);
       if (w.gated) {
         const float* gate = q + hd;
         for (int64_t e2 = 0; e2 < hd; ++e2) ot[e2] *= sigmoid(gate[e2]);

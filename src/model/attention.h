@@ -25,9 +25,9 @@ struct AttentionWeights {
 AttentionWeights load_attention(WeightLoader& loader, const ModelConfig& config, const ShardPlan& plan,
                                 const std::string& prefix, bool add_one_to_norms);
 
-// x: [T, H] (normed input) → out: [T, H] partial sum of this rank's heads.
-// Appends T positions to the cache in `state` starting at `start_pos`.
+// x: [T, H] (normed input) → out: [T, H] partial sum of this rank's heads. Each segment's
+// rows are appended to its sequence's cache at its positions and attend within it.
 void attention_forward(const AttentionWeights& w, const Rope& rope, float eps, const float* x, int64_t n_tokens,
-                       int64_t start_pos, LayerState& state, float* out, ThreadPool& pool);
+                       std::span<const RowSegment> segments, float* out, ThreadPool& pool);
 
 }  // namespace tessera

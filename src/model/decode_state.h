@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace tessera {
@@ -21,6 +22,17 @@ struct LayerState {
 struct SequenceState {
   int64_t position = 0;  // tokens already processed
   std::vector<LayerState> layers;
+};
+
+// One forward pass may carry several sequences (batched decode: one token each from many
+// requests, so every weight is read once for all of them). Rows [first_row, first_row + n_rows)
+// of the batch are tokens start_pos.. of the sequence whose state for this layer is `state`.
+// The projections run on all rows at once; only the mixers' cores look at segments.
+struct RowSegment {
+  LayerState* state;
+  int64_t first_row;
+  int64_t n_rows;
+  int64_t start_pos;
 };
 
 }  // namespace tessera

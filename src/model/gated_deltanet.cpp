@@ -68,8 +68,8 @@ DeltaNetWeights load_deltanet(WeightLoader& loader, const ModelConfig& c, const 
   return w;
 }
 
-void deltanet_forward(const DeltaNetWeights& w, float eps, const float* x, int64_t T, LayerState& state, float* out,
-                      ThreadPool& pool) {
+void deltanet_forward(const DeltaNetWeights& w, float eps, const float* x, int64_t T,
+                      std::span<const RowSegment> segments, float* out, ThreadPool& pool) {
   const int64_t C = w.channels(), kh = w.key_heads, vh = w.value_heads, dk = w.dk, dv = w.dv;
   const int64_t r = vh / kh, key_width = kh * dk, value_width = vh * dv;
   std::vector<float> qkv(static_cast<size_t>(T * C)), conv_out(static_cast<size_t>(T * C)),
@@ -78,44 +78,51 @@ void deltanet_forward(const DeltaNetWeights& w, float eps, const float* x, int64
                                    {&w.in_b, x, T, b.data()}, {&w.in_a, x, T, a.data()}};
   matmul_jobs(projections, pool);
 
-  if (state.conv.empty()) state.conv.assign(static_cast<size_t>((w.kernel - 1) * C), 0.0f);
-  if (state.recurrent.empty()) state.recurrent.assign(static_cast<size_t>(vh * dk * dv), 0.0f);
-  // Everything after the projections runs per key head on the pool: its q/k channels and the
-  // v channels of its r value heads are convolved, normalised and gated there, then each value
-  // head's delta rule and gated norm. Channels and heads are independent, and this keeps the
-  // elementwise work off the single-threaded path between projections.
+  for (const RowSegment& seg : segments) {
+    LayerState& state = *seg.state;
+    if (state.conv.empty()) state.conv.assign(static_cast<size_t>((w.kernel - 1) * C), 0.0f);
+    if (state.recurrent.empty()) state.recurrent.assign(static_cast<size_t>(vh * dk * dv), 0.0f);
+  }
+  // Everything after the projections runs per (segment, key head) on the pool: its q/k channels
+  // and the v channels of its r value heads are convolved, normalised and gated there, then each
+  // value head's delta rule and gated norm. Channels, heads and sequences are independent, and
+  // this keeps the elementwise work off the single-threaded path between projections.
   // q, k: L2-normalised per head (eps 1e-6), q scaled by dk^-0.5. beta = sigmoid(b),
   // g = -exp(A_log) * softplus(a + dt_bias) (log-decay, ≤ 0).
   const float q_scale = 1.0f / std::sqrt(static_cast<float>(dk));
   std::vector<float> core(static_cast<size_t>(T * value_width));
-  pool.parallel_for(kh, [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) {
+  const int64_t n_segments = static_cast<int64_t>(segments.size());
+  pool.parallel_for(n_segments * kh, [&](int64_t item0, int64_t item1, int) {
+    for (int64_t item = item0; item < item1; ++item) {
+      const RowSegment& seg = segments[item / kh];
+      const int64_t i = item % kh, n = seg.n_rows, row0 = seg.first_row;
+      LayerState& state = *seg.state;
       const int64_t ranges[3][2] = {{i * dk, (i + 1) * dk},
                                     {key_width + i * dk, key_width + (i + 1) * dk},
                                     {2 * key_width + i * r * dv, 2 * key_width + (i + 1) * r * dv}};
       for (const auto& range : ranges)
-        causal_conv1d_silu_range(w.conv.data(), w.kernel, state.conv.data(), qkv.data(), T, C, range[0], range[1],
-                                 conv_out.data());
-      for (int64_t t = 0; t < T; ++t) {
+        causal_conv1d_silu_range(w.conv.data(), w.kernel, state.conv.data(), qkv.data() + row0 * C, n, C, range[0],
+                                 range[1], conv_out.data() + row0 * C);
+      for (int64_t t = row0; t < row0 + n; ++t) {
         float* q = conv_out.data() + t * C + i * dk;
         l2_norm(q, dk, 1e-6f);
         l2_norm(q + key_width, dk, 1e-6f);
         for (int64_t c = 0; c < dk; ++c) q[c] *= q_scale;
       }
       for (int64_t j = i * r; j < (i + 1) * r; ++j) {  // value head j reads key head j // r (repeat_interleave)
-        for (int64_t t = 0; t < T; ++t) {
+        for (int64_t t = row0; t < row0 + n; ++t) {
           b[t * vh + j] = sigmoid(b[t * vh + j]);
           a[t * vh + j] = -std::exp(w.a_log[j]) * softplus(a[t * vh + j] + w.dt_bias[j]);
         }
-        const DeltaRuleHead head{.q = conv_out.data() + i * dk, .q_stride = C,
-                                 .k = conv_out.data() + key_width + i * dk, .k_stride = C,
-                                 .v = conv_out.data() + 2 * key_width + j * dv, .v_stride = C,
-                                 .g = a.data() + j, .beta = b.data() + j, .gate_stride = vh,
-                                 .o = core.data() + j * dv, .o_stride = value_width, .dk = dk, .dv = dv};
+        const DeltaRuleHead head{.q = conv_out.data() + row0 * C + i * dk, .q_stride = C,
+                                 .k = conv_out.data() + row0 * C + key_width + i * dk, .k_stride = C,
+                                 .v = conv_out.data() + row0 * C + 2 * key_width + j * dv, .v_stride = C,
+                                 .g = a.data() + row0 * vh + j, .beta = b.data() + row0 * vh + j, .gate_stride = vh,
+                                 .o = core.data() + row0 * value_width + j * dv, .o_stride = value_width, .dk = dk, .dv = dv};
         float* S = state.recurrent.data() + j * dk * dv;
-        if (T == 1) delta_rule_recurrent(head, T, S);
-        else delta_rule_chunked(head, T, S);
-        for (int64_t t = 0; t < T; ++t) {
+        if (n == 1) delta_rule_recurrent(head, n, S);
+        else delta_rule_chunked(head, n, S);
+        for (int64_t t = row0; t < row0 + n; ++t) {
           float* o = core.data() + t * value_width + j * dv;
           gated_rms_norm(o, z.data() + t * value_width + j * dv, w.norm.data(), o, dv, eps);
         }

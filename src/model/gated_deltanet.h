@@ -34,8 +34,9 @@ DeltaNetWeights load_deltanet(WeightLoader& loader, const ModelConfig& config, c
                               const std::string& prefix, DeltaNetProjections projections,
                               bool mlx_conv_layout);  // conv1d stored [C, K, 1] instead of [C, 1, K]
 
-// x: [T, H] normed input → out: [T, H] partial sum. Uses the chunked delta rule when T > 1.
-void deltanet_forward(const DeltaNetWeights& w, float eps, const float* x, int64_t n_tokens, LayerState& state,
-                      float* out, ThreadPool& pool);
+// x: [T, H] normed input → out: [T, H] partial sum. Each segment's rows run through its
+// sequence's conv and recurrent state (the chunked delta rule for a segment of several rows).
+void deltanet_forward(const DeltaNetWeights& w, float eps, const float* x, int64_t n_tokens,
+                      std::span<const RowSegment> segments, float* out, ThreadPool& pool);
 
 }  // namespace tessera

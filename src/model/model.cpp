@@ -107,22 +107,38 @@ SequenceState Model::new_sequence() const {
 
 void Model::forward(std::span<const int32_t> tokens, SequenceState& state, bool all_positions,
                     std::vector<float>* logits) {
+  SequenceState* const states[] = {&state};
+  const int64_t counts[] = {static_cast<int64_t>(tokens.size())};
+  forward(tokens, states, counts, all_positions, logits);
+}
+
+void Model::forward(std::span<const int32_t> tokens, std::span<SequenceState* const> states,
+                    std::span<const int64_t> counts, bool all_positions, std::vector<float>* logits) {
   const int64_t T = static_cast<int64_t>(tokens.size()), H = config_.hidden_size, V = config_.vocab_size;
   const float eps = static_cast<float>(config_.rms_norm_eps);
   TS_CHECK(T > 0, "forward with no tokens");
+  TS_CHECK(states.size() == counts.size(), "forward: one token count per sequence");
+  int64_t counted = 0;
+  for (int64_t c : counts) {
+    TS_CHECK(c > 0, "forward: every sequence needs at least one token");
+    counted += c;
+  }
+  TS_CHECK(counted == T, "forward: token counts do not add up to the tokens given");
   std::vector<float> h(static_cast<size_t>(T * H)), normed(static_cast<size_t>(T * H)), mixed(static_cast<size_t>(T * H));
   for (int64_t t = 0; t < T; ++t) {
     if (tokens[t] < 0 || tokens[t] >= V) fail("token id {} is outside the vocabulary [0, {})", tokens[t], V);
     matrix_row_f32(embed_, tokens[t], h.data() + t * H);
   }
+  std::vector<RowSegment> segments(states.size());
   for (size_t i = 0; i < layers_.size(); ++i) {
     const DecoderLayer& layer = layers_[i];
-    LayerState& ls = state.layers[i];
+    for (size_t s = 0, row = 0; s < states.size(); row += static_cast<size_t>(counts[s]), ++s)
+      segments[s] = {&states[s]->layers[i], static_cast<int64_t>(row), counts[s], states[s]->position};
     for (int64_t t = 0; t < T; ++t) rms_norm(h.data() + t * H, layer.input_norm.data(), normed.data() + t * H, H, eps);
     if (layer.type == LayerType::kFullAttention)
-      attention_forward(layer.attention, rope_, eps, normed.data(), T, state.position, ls, mixed.data(), pool_);
+      attention_forward(layer.attention, rope_, eps, normed.data(), T, segments, mixed.data(), pool_);
     else
-      deltanet_forward(layer.deltanet, eps, normed.data(), T, ls, mixed.data(), pool_);
+      deltanet_forward(layer.deltanet, eps, normed.data(), T, segments, mixed.data(), pool_);
     comm_.all_reduce_sum(mixed.data(), T * H);
     for (int64_t j = 0; j < T * H; ++j) h[j] += mixed[j];
 
@@ -132,11 +148,20 @@ void Model::forward(std::span<const int32_t> tokens, SequenceState& state, bool 
     comm_.all_reduce_sum(mixed.data(), T * H);
     for (int64_t j = 0; j < T * H; ++j) h[j] += mixed[j];
   }
-  state.position += T;
+  for (size_t s = 0; s < states.size(); ++s) states[s]->position += counts[s];
 
-  // Final norm and this rank's vocabulary rows of the head; rank 0 gathers the full logits.
-  const int64_t first = all_positions ? 0 : T - 1, rows = T - first;
-  for (int64_t t = first; t < T; ++t) rms_norm(h.data() + t * H, final_norm_.data(), normed.data() + (t - first) * H, H, eps);
+  // Final norm and this rank's vocabulary rows of the head (every row, or each sequence's last);
+  // rank 0 gathers the full logits.
+  std::vector<int64_t> head_rows;
+  if (all_positions) {
+    for (int64_t t = 0; t < T; ++t) head_rows.push_back(t);
+  } else {
+    int64_t end = 0;
+    for (int64_t c : counts) head_rows.push_back((end += c) - 1);
+  }
+  const int64_t rows = static_cast<int64_t>(head_rows.size());
+  for (int64_t r = 0; r < rows; ++r)
+    rms_norm(h.data() + head_rows[r] * H, final_norm_.data(), normed.data() + r * H, H, eps);
   const int64_t local_v = lm_head_.rows;
   std::vector<float> local(static_cast<size_t>(rows * local_v));
   matmul(lm_head_, normed.data(), rows, local.data(), pool_);
@@ -144,10 +169,10 @@ void Model::forward(std::span<const int32_t> tokens, SequenceState& state, bool 
     if (logits) *logits = std::move(local);
     return;
   }
-  std::vector<int64_t> counts;
-  for (int64_t c : plan_.vocab_counts) counts.push_back(c * rows);
+  std::vector<int64_t> gather_counts;
+  for (int64_t c : plan_.vocab_counts) gather_counts.push_back(c * rows);
   std::vector<float> gathered(comm_.rank() == 0 ? static_cast<size_t>(rows * V) : 0);
-  comm_.gather_v(local.data(), gathered.data(), counts, 0);
+  comm_.gather_v(local.data(), gathered.data(), gather_counts, 0);
   if (comm_.rank() != 0 || !logits) return;
   // Gathered layout is [rank][row][V_r]; reorder to [row][V].
   logits->assign(static_cast<size_t>(rows * V), 0.0f);

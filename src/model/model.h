@@ -46,6 +46,12 @@ class Model {
   // receives [n_rows, vocab_size] where n_rows = tokens.size() if all_positions, else 1.
   void forward(std::span<const int32_t> tokens, SequenceState& state, bool all_positions, std::vector<float>* logits);
 
+  // Several sequences in one pass (batched decode): sequence i takes the next counts[i] tokens
+  // of `tokens`. Every weight is read once for all of them. On rank 0, `logits` receives one row
+  // per token if all_positions, else one row per sequence (its last token), in order.
+  void forward(std::span<const int32_t> tokens, std::span<SequenceState* const> states,
+               std::span<const int64_t> counts, bool all_positions, std::vector<float>* logits);
+
  private:
   Model(ModelConfig config, Communicator& comm, ThreadPool& pool, ShardPlan plan);
 

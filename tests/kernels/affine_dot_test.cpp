@@ -161,6 +161,29 @@ TEST(AffineDot, MatchesFloatDotToFp32Accuracy) {
     }
 }
 
+// The prepared form itself: every activation is recovered from its two int16 terms to within
+// step/65536 (+ fp32 rounding), the hi term alone only to step/2 — the gap the lo term closes.
+TEST(AffineDot, PreparedActivationsRepresentEachValue) {
+  std::mt19937 rng(15);
+  for (int bits : {3, 4, 6, 8})
+    for (int group : {32, 64}) {
+      const int64_t cols = 256;
+      const std::vector<float> x = random_activations(cols, rng);
+      AffineActivations a;
+      prepare_affine_activations(x.data(), cols, group, bits, &a);
+      double worst_hi_only = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t at = affine_unpack_position(c, group, bits);
+        const double step = a.group_steps[c / group];
+        const double hi = a.xq[at], lo = a.xq[cols + at];
+        ASSERT_NEAR(step * (hi + lo / 32768.0), x[c], step / 65536 + 1e-7 * std::fabs(x[c])) << "bits " << bits << " c " << c;
+        if (step > 0) worst_hi_only = std::max(worst_hi_only, std::fabs(step * hi - x[c]) / step);
+      }
+      EXPECT_GT(worst_hi_only, 0.1) << "the lo term carries real information";
+      EXPECT_LE(worst_hi_only, 0.5 + 1e-3);
+    }
+}
+
 TEST(AffineDot, NonFiniteActivationPoisonsTheResult) {
   std::mt19937 rng(13);
   const Row row = random_row(128, 64, 4, rng);

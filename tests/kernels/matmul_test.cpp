@@ -94,11 +94,40 @@ TEST(Matmul, AffineFormatsMatchReference) {
   ThreadPool pool(2);
   for (int bits : {2, 3, 4, 5, 6, 8})
     for (int group : {32, 64, 128})
-      for (int64_t tokens : {1, 5})
+      for (int64_t tokens : {1, 5, 17})
         for (bool bf16_params : {false, true}) {
           Matrix w = random_matrix(WeightFormat::kAffine, 13, 256, bits, group, rng, bf16_params);
           expect_matches_reference(w, tokens, rng, pool);
         }
+}
+
+// Batch invariance: up to 16 tokens (batched decode) each token's output is bit-identical to
+// multiplying that token alone, in every format — a request's tokens must not depend on which
+// other requests share its decode step.
+TEST(Matmul, DecodeBatchesAreBitIdenticalToSingleTokens) {
+  std::mt19937 rng(3);
+  ThreadPool pool(2);
+  std::normal_distribution<float> normal;
+  const std::vector<Matrix> formats = [&] {
+    std::vector<Matrix> m;
+    m.push_back(random_matrix(WeightFormat::kF32, 70, 256, 0, 0, rng));
+    m.push_back(random_matrix(WeightFormat::kBF16, 70, 256, 0, 0, rng));
+    for (int bits : {4, 6, 8, 3}) m.push_back(random_matrix(WeightFormat::kAffine, 70, 256, bits, 64, rng, bits != 6));
+    return m;
+  }();
+  for (const Matrix& w : formats)
+    for (int64_t tokens : {2, 7, 16}) {
+      std::vector<float> x(static_cast<size_t>(tokens * w.cols)), batch(static_cast<size_t>(tokens * w.rows));
+      for (float& v : x) v = normal(rng);
+      matmul(w, x.data(), tokens, batch.data(), pool);
+      for (int64_t t = 0; t < tokens; ++t) {
+        std::vector<float> alone(static_cast<size_t>(w.rows));
+        matmul(w, x.data() + t * w.cols, 1, alone.data(), pool);
+        for (int64_t r = 0; r < w.rows; ++r)
+          ASSERT_EQ(batch[t * w.rows + r], alone[r]) << "format " << static_cast<int>(w.format) << " bits " << w.bits
+                                                    << " tokens " << tokens << " token " << t << " row " << r;
+      }
+    }
 }
 
 // Both ISA bodies of the prefill micro-kernel against a double-precision loop, for bf16 and
