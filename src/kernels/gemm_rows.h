@@ -20,4 +20,11 @@ void gemm_rows_avx2(const RowBlock& block, int64_t K, const float* x, int64_t ld
 void gemm_rows_avx512(const RowBlock& block, int64_t K, const float* x, int64_t ldx, int64_t n_tokens, float* y,
                       int64_t ldy);
 
+// One row against one token, summed in exactly the order the same ISA's tile uses for a
+// (row, token) pair. Decode uses it (one row streaming at a time reads memory faster than the
+// tile's four), and since the order is the same, a token's result is identical whether it is
+// computed alone, in a decode batch, or inside a prefill.
+float row_dot_avx2(const void* row, bool bf16, const float* x, int64_t K);
+float row_dot_avx512(const void* row, bool bf16, const float* x, int64_t K);
+
 }  // namespace tessera

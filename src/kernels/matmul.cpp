@@ -38,26 +38,29 @@ void dequantize_row(const Matrix& w, int64_t r, float* out) {
   }
 }
 
-// Up to this many tokens (a decode step, or a batch of decode steps from different sequences)
-// every token's output is computed by the same per-token kernels as a single token: each row
-// is read from memory once and reused from cache, and a sequence's result does not depend on
-// which other sequences share its batch (batch-invariant decode: a request gets the same tokens
-// under load as alone). Above it (prefill) the tiled GEMM reuses each row across tokens in
-// registers.
-constexpr int64_t kPerTokenMaxTokens = 16;
+// Batch invariance: a token's output must not depend on which other tokens share the call, so
+// that batched decode (one token from each of several requests) gives every request exactly the
+// tokens it gets alone. bf16 and fp32 rows: a single token streams each row once through row_dot
+// (one stream reads memory faster than the tile's four); several tokens go through the tiled
+// kernel, which reuses each row from registers — both sum a (row, token) pair in the same order
+// (kernels/gemm_rows.h). Affine rows are multiplied straight from their codes, token by token, up
+// to kAffineDirectMaxTokens (decode batches); above it (prefill) rows are dequantized once and
+// reused by every token.
+constexpr int64_t kRowDotMaxTokens = 1;
+constexpr int64_t kAffineDirectMaxTokens = 16;
 
 // Rows [r0, r1) of one projection for every token.
 void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t n_tokens, float* y,
                 const std::vector<AffineActivations>* prepared, std::vector<float>& scratch) {
   const int64_t cols = w.cols;
-  if (n_tokens <= kPerTokenMaxTokens && w.format == WeightFormat::kBF16) {
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t t = 0; t < n_tokens; ++t) y[t * w.rows + r] = dot_bf16_f32(w.bf16_row(r), x + t * cols, cols);
-    return;
-  }
-  if (n_tokens <= kPerTokenMaxTokens && w.format == WeightFormat::kF32) {
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t t = 0; t < n_tokens; ++t) y[t * w.rows + r] = dot_f32(w.f32_row(r), x + t * cols, cols);
+  const bool avx512 = cpu_has_avx512();
+  if (n_tokens <= kRowDotMaxTokens && w.format != WeightFormat::kAffine) {
+    const bool bf16 = w.format == WeightFormat::kBF16;
+    const auto row_dot = avx512 ? row_dot_avx512 : row_dot_avx2;
+    for (int64_t r = r0; r < r1; ++r) {
+      const void* row = bf16 ? static_cast<const void*>(w.bf16_row(r)) : w.f32_row(r);
+      for (int64_t t = 0; t < n_tokens; ++t) y[t * w.rows + r] = row_dot(row, bf16, x + t * cols, cols);
+    }
     return;
   }
   if (prepared) {  // affine, few tokens: dot straight from the codes
@@ -67,9 +70,9 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
     for (int64_t t = 0; t < n_tokens; ++t) affine_dot_rows(rows, (*prepared)[t], y + t * w.rows + r0);
     return;
   }
-  // Several tokens: blocks of 4 rows against groups of tokens (kernels/gemm_rows.h). bf16 and
+  // Blocks of 4 rows against groups of tokens (kernels/gemm_rows.h). bf16 and
   // fp32 rows are read in place; affine rows are dequantized once per block.
-  const auto kernel = cpu_has_avx512() ? gemm_rows_avx512 : gemm_rows_avx2;
+  const auto kernel = avx512 ? gemm_rows_avx512 : gemm_rows_avx2;
   const bool affine = w.format == WeightFormat::kAffine;
   if (affine) scratch.resize(static_cast<size_t>(4 * cols));
   for (int64_t rb = r0; rb < r1; rb += 4) {
@@ -86,9 +89,6 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
   }
 }
 
-// Affine matrices follow the same rule: straight from the codes, token by token, up to
-// kPerTokenMaxTokens; above it rows are dequantized once and reused by every token.
-constexpr int64_t kAffineDirectMaxTokens = kPerTokenMaxTokens;
 
 }  // namespace
 
