@@ -41,21 +41,21 @@ void BM_DecodeMatvec(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.bytes()));
 }
 // The same with a matrix that fits in L2 (256 × 2048): the kernel's compute ceiling, to tell a
-// compute-bound format from a bandwidth-bound one.
+// compute-bound format from a bandwidth-bound one; args: bits (16 = bf16), tokens (a decode batch).
 void BM_DecodeMatvecCached(benchmark::State& state) {
   const int bits = static_cast<int>(state.range(0));
+  const int64_t tokens = state.range(1);
   ThreadPool pool(1);
   Matrix w = bf16_matrix(256, 2048);
   if (bits != 16) w = quantize_affine(w, bits, 64);
-  std::vector<float> x(2048, 0.5f), y(256);
+  std::vector<float> x(static_cast<size_t>(2048 * tokens), 0.5f), y(static_cast<size_t>(256 * tokens));
   for (auto _ : state) {
-    matmul(w, x.data(), 1, y.data(), pool);
+    matmul(w, x.data(), tokens, y.data(), pool);
     benchmark::DoNotOptimize(y.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(w.bytes()));
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 256 * 2048);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 256 * 2048 * tokens);
 }
-BENCHMARK(BM_DecodeMatvecCached)->Arg(16)->Arg(8)->Arg(6)->Arg(4);
+BENCHMARK(BM_DecodeMatvecCached)->ArgsProduct({{16, 8, 6, 4}, {1, 4}});
 
 BENCHMARK(BM_DecodeMatvec)->Args({16, 1})->Args({16, 2})->Args({8, 1})->Args({8, 2})->Args({4, 1})->Args({4, 2})
     ->Args({6, 2})->UseRealTime();

@@ -242,18 +242,22 @@ float dot_row(const uint8_t* codes, const void* scales, const void* biases, bool
 
 }  // namespace
 
-void affine_dot_rows_avx2(const AffineRows& rows, const AffineActivations& a, float* y) {
+void affine_dot_rows_avx2(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y,
+                          int64_t y_stride) {
   const int64_t groups = rows.cols / rows.group_size;
-  for (int64_t r = 0; r < rows.n_rows; ++r)
-    y[r] = dot_row(rows.codes + r * rows.row_bytes(), param_row(rows.scales, r * groups, rows.bf16_params),
-                   param_row(rows.biases, r * groups, rows.bf16_params), rows.bf16_params, a, rows.cols, rows.group_size,
-                   rows.bits);
+  for (size_t t = 0; t < tokens.size(); ++t)
+    for (int64_t r = 0; r < rows.n_rows; ++r)
+      y[static_cast<int64_t>(t) * y_stride + r] =
+          dot_row(rows.codes + r * rows.row_bytes(), param_row(rows.scales, r * groups, rows.bf16_params),
+                  param_row(rows.biases, r * groups, rows.bf16_params), rows.bf16_params, tokens[t], rows.cols,
+                  rows.group_size, rows.bits);
 }
 
-void affine_dot_rows(const AffineRows& rows, const AffineActivations& a, float* y) {
+void affine_dot_rows(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y, int64_t y_stride) {
   static const bool avx512 = cpu_has_avx512_vnni();
-  if (avx512 && affine_dot_avx512_supported(rows.bits, rows.group_size)) return affine_dot_rows_avx512(rows, a, y);
-  affine_dot_rows_avx2(rows, a, y);
+  if (avx512 && affine_dot_avx512_supported(rows.bits, rows.group_size))
+    return affine_dot_rows_avx512(rows, tokens, y, y_stride);
+  affine_dot_rows_avx2(rows, tokens, y, y_stride);
 }
 
 namespace reference {

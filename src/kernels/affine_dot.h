@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace tessera {
@@ -54,14 +55,20 @@ inline const void* param_row(const void* params, int64_t offset, bool bf16) {
   return static_cast<const char*>(params) + offset * (bf16 ? 2 : 4);
 }
 
-// y[r] = row r · x for r < n_rows. Dispatches to the AVX-512 VNNI body where the CPU has it
-// and the format allows; rows are looped inside the body so per-call dispatch is paid once.
-void affine_dot_rows(const AffineRows& rows, const AffineActivations& a, float* y);
+// y[t * y_stride + r] = row r · x_t for r < n_rows and every prepared token t. Dispatches to
+// the AVX-512 VNNI body where the CPU has it and the format allows; rows are looped inside the
+// body so per-call dispatch is paid once. Tokens are computed one at a time with the same
+// operations, so a token's result is bit-identical alone or in a decode batch.
+void affine_dot_rows(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y, int64_t y_stride);
+inline void affine_dot_rows(const AffineRows& rows, const AffineActivations& a, float* y) {
+  affine_dot_rows(rows, {&a, 1}, y, 0);
+}
 
 // The ISA bodies, exposed so tests compare each with the scalar one.
-void affine_dot_rows_avx2(const AffineRows& rows, const AffineActivations& a, float* y);
+void affine_dot_rows_avx2(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y, int64_t y_stride);
 bool affine_dot_avx512_supported(int bits, int group_size);
-void affine_dot_rows_avx512(const AffineRows& rows, const AffineActivations& a, float* y);
+void affine_dot_rows_avx512(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y,
+                            int64_t y_stride);
 
 namespace reference {
 // Plain loops over the same prepared activations: the integer sums are exact, so every SIMD

@@ -67,7 +67,7 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
     const int64_t groups = cols / w.group_size;
     const AffineRows rows{w.packed_row(r0), w.scales.at(r0 * groups), w.biases.at(r0 * groups), w.scales.is_bf16(),
                           r1 - r0, cols, w.group_size, w.bits};
-    for (int64_t t = 0; t < n_tokens; ++t) affine_dot_rows(rows, (*prepared)[t], y + t * w.rows + r0);
+    affine_dot_rows(rows, *prepared, y + r0, w.rows);
     return;
   }
   // Blocks of 4 rows against groups of tokens (kernels/gemm_rows.h). bf16 and

@@ -60,12 +60,12 @@ std::vector<float> random_activations(int64_t cols, std::mt19937& rng) {
   return x;
 }
 
-using Body = void (*)(const AffineRows&, const AffineActivations&, float*);
+using Body = void (*)(const AffineRows&, std::span<const AffineActivations>, float*, int64_t);
 
 float one_row(Body body, const Row& row, const AffineActivations& a, int64_t cols, int group, int bits,
               bool bf16 = false) {
   float y = 0;
-  body(row.rows(bf16, 1, cols, group, bits), a, &y);
+  body(row.rows(bf16, 1, cols, group, bits), {&a, 1}, &y, 0);
   return y;
 }
 
@@ -121,7 +121,7 @@ TEST(AffineDot, RowRangesMatchPerRowReference) {
       for (const auto& [name, body] : bodies)
         for (bool bf16 : {false, true}) {
         std::vector<float> y(n_rows + 1, -7.0f);
-        body(all.rows(bf16, n_rows, cols, group, bits), a, y.data());
+        body(all.rows(bf16, n_rows, cols, group, bits), {&a, 1}, y.data(), 0);
         for (int64_t r = 0; r < n_rows; ++r) {
           const Row& one = rows[r];
           const float want =
