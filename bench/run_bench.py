@@ -9,8 +9,9 @@ writes the benchmark checkpoint with ../shared/tools/make_bench_model.py if DIR 
 (mpirun -np 2, 1 thread per rank), and prints a table: decode and prefill tok/s, the bandwidth the
 decode speed implies (weight bytes read per token x tok/s), that as a % of the measured bandwidth,
 peak RSS, and the thread-pool barrier wait per decoded token (rank 0's caller waiting for the last
-chunk of each parallel region). Bandwidth is re-measured right before each row because the host is
-noisy."""
+chunk of each parallel region). Rows "x8" decode 8 sequences together (batched decode, as the
+server does for concurrent requests): decode tok/s is then the total over the 8. Bandwidth is
+re-measured right before each row because the host is noisy."""
 import argparse
 import json
 import os
@@ -48,26 +49,30 @@ def main():
     cpu = sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip()
     print(f"machine: {cpu}, {os.cpu_count()} cores; prompt {a.prompt}, generate {a.gen}")
     rows = []
-    configs = [("bf16", "", 1, 0), ("bf16", "", 2, 0), ("q8", "q8", 1, 0), ("q8", "q8", 2, 0),
-               ("q4", "q4", 1, 0), ("q4", "q4", 2, 0), ("bf16 TP=2", "", 1, 2), ("q4 TP=2", "q4", 1, 2)]
+    # (row name, --quantize, threads, mpirun ranks, sequences decoded together)
+    configs = [("bf16", "", 1, 0, 1), ("bf16", "", 2, 0, 1), ("q8", "q8", 1, 0, 1), ("q8", "q8", 2, 0, 1),
+               ("q4", "q4", 1, 0, 1), ("q4", "q4", 2, 0, 1), ("bf16 TP=2", "", 1, 2, 1), ("q4 TP=2", "q4", 1, 2, 1),
+               ("bf16 x8", "", 2, 0, 8), ("q4 x8", "q4", 2, 0, 8)]
     if a.quick:
-        configs = [c for c in configs if c[2] == 2 or c[3] == 2][:2] + [("bf16 TP=2", "", 1, 2)]
+        configs = [c for c in configs if (c[2] == 2 or c[3] == 2) and c[4] == 1][:2] + [("bf16 TP=2", "", 1, 2, 1)]
     if a.only:
         wanted = set(a.only.split(","))
         configs = [c for c in configs if c[0] in wanted]
     header = f"{'format':<10} {'threads':>7} {'ranks':>5} {'decode tok/s':>12} {'prefill tok/s':>13} {'GB/token':>8} " \
              f"{'implied GB/s':>12} {'probe GB/s':>10} {'% of bw':>7} {'peak RSS GB':>11} {'barrier us/tok':>14}"
     print(header)
-    for name, quant, threads, ranks in configs:
+    for name, quant, threads, ranks, batch in configs:
         info_args = [BIN, "info", "--model", a.model] + (["--quantize", quant] if quant else [])
         per_token = json.loads(sh(info_args))["weight_bytes_per_token"] / 1e9
         bw = bandwidth(probe, threads * max(ranks, 1))
         cmd = [BIN, "bench", "--model", a.model, "--prompt-tokens", str(a.prompt), "--gen-tokens", str(a.gen),
-               "--threads", str(threads)] + (["--quantize", quant] if quant else [])
+               "--threads", str(threads), "--batch", str(batch)] + (["--quantize", quant] if quant else [])
         if ranks:
             cmd = MPIRUN + ["-np", str(ranks)] + cmd
         r = json.loads([l for l in sh(cmd).splitlines() if l.startswith("{")][-1])
-        implied = r["gen_tps"] * per_token
+        # A batch reads the weights once per step for all its sequences: the bandwidth it implies
+        # is steps/s x bytes per step; decode tok/s is the total over the batch.
+        implied = r.get("per_sequence_gen_tps", r["gen_tps"]) * per_token
         row = f"{name:<10} {threads:>7} {max(ranks, 1):>5} {r['gen_tps']:>12.2f} {r['prompt_tps']:>13.1f} {per_token:>8.3f} " \
               f"{implied:>12.1f} {bw:>10.1f} {100 * implied / bw:>6.0f}% {r['peak_rss_bytes'] / 1e9:>11.2f} " \
               f"{r.get('barrier_wait_us_per_token', 0):>14.0f}"

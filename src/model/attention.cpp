@@ -64,22 +64,34 @@ void attention_forward(const AttentionWeights& w, const Rope& rope, float eps, c
     }
   }
 
-  // Each (row, head) pair attends causally within its sequence; query head i uses local KV
-  // head i / (h / g).
+  // Each row attends causally within its sequence. Query heads i*group .. (i+1)*group - 1 share
+  // local KV head i and go through the cache together (kernels/attention.h), so the cache is read
+  // once per KV head. With fewer (row, KV head) items than threads a group is split in two, so
+  // both cores work on a single decode token.
   std::vector<float> o(static_cast<size_t>(T * h * hd));
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t group = h / g;
-  pool.parallel_for(T * h, [&](int64_t b, int64_t e, int) {
+  const int64_t parts = (T * g < pool.size() && group % 2 == 0) ? 2 : 1, part_heads = group / parts;
+  pool.parallel_for(T * g * parts, [&](int64_t b, int64_t e, int) {
+    const float* q[64];
+    float* out_heads[64];
     for (int64_t item = b; item < e; ++item) {
-      const int64_t t = item / h, i = item % h, kvh = i / group;
+      const int64_t t = item / (g * parts), kvh = item / parts % g, first = kvh * group + item % parts * part_heads;
       const RowSegment& seg = *segment_of[t];
       const int64_t length = seg.start_pos + (t - seg.first_row) + 1;
-      const float* q = qg.data() + t * q_width + i * q_stride;
-      float* ot = o.data() + (t * h + i) * hd;
-      attend(q, seg.state->keys.data() + kvh * hd, seg.state->values.data() + kvh * hd, kv_width, length, hd, scale, ot);
-      if (w.gated) {
-        const float* gate = q + hd;
-        for (int64_t e2 = 0; e2 < hd; ++e2) ot[e2] *= sigmoid(gate[e2]);
+      for (int64_t n0 = 0; n0 < part_heads; n0 += 64) {  // 64 heads per pass bounds the pointer arrays
+        const int64_t n = std::min<int64_t>(64, part_heads - n0);
+        for (int64_t i = 0; i < n; ++i) {
+          q[i] = qg.data() + t * q_width + (first + n0 + i) * q_stride;
+          out_heads[i] = o.data() + (t * h + first + n0 + i) * hd;
+        }
+        attend_group(q, n, seg.state->keys.data() + kvh * hd, seg.state->values.data() + kvh * hd, kv_width, length, hd,
+                     scale, out_heads);
+        if (w.gated)
+          for (int64_t i = 0; i < n; ++i) {
+            const float* gate = q[i] + hd;
+            for (int64_t e2 = 0; e2 < hd; ++e2) out_heads[i][e2] *= sigmoid(gate[e2]);
+          }
       }
     }
   });

@@ -69,6 +69,29 @@ TEST(Attention, MatchesSoftmaxFormula) {
   }
 }
 
+// GQA: the query heads of one KV head attend together in one pass over the cache; each head's
+// output must be bit-identical to attending alone (same operations, same order).
+TEST(Attention, GroupOfHeadsEqualsEachHeadAlone) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal;
+  const int64_t hd = 16, n = 50, stride = 40, heads = 5;
+  std::vector<float> q(heads * hd), keys(n * stride), values(n * stride), together(heads * hd), alone(hd);
+  for (auto& v : q) v = normal(rng);
+  for (auto& v : keys) v = normal(rng) * 3;
+  for (auto& v : values) v = normal(rng);
+  std::vector<const float*> qp;
+  std::vector<float*> op;
+  for (int64_t i = 0; i < heads; ++i) {
+    qp.push_back(q.data() + i * hd);
+    op.push_back(together.data() + i * hd);
+  }
+  attend_group(qp.data(), heads, keys.data(), values.data(), stride, n, hd, 0.25f, op.data());
+  for (int64_t i = 0; i < heads; ++i) {
+    attend(q.data() + i * hd, keys.data(), values.data(), stride, n, hd, 0.25f, alone.data());
+    for (int64_t e = 0; e < hd; ++e) ASSERT_EQ(together[i * hd + e], alone[e]) << "head " << i << " dim " << e;
+  }
+}
+
 TEST(Rope, RotatesHalvesOfTheRotaryDims) {
   const int64_t hd = 8, rot = 4;
   Rope rope(rot, 10000.0);
