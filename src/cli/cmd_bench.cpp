@@ -3,6 +3,8 @@
 // every run does the same amount of work. Peak RSS is reported per rank and as the maximum.
 // --batch B decodes B sequences together (one batched pass per step, as the server does for
 // concurrent requests); gen_tps is then the total over all B, per_sequence_gen_tps each one's.
+// --compare-depth N then decodes two more sequences, one after 8 tokens and one after N, one
+// step of each in turn, so both see the same (noisy) machine: depth_compare reports both speeds.
 #include "cli/command.h"
 #include "cli/runtime.h"
 
@@ -16,12 +18,48 @@ struct BenchOptions {
   int64_t prompt_tokens = 512;
   int64_t gen_tokens = 128;
   int64_t batch = 1;
+  int64_t compare_depth = 0;
   ModelOptions model_options;
 };
+
+// Decode speed after 8 tokens of context and after `depth`, measured step by step in turn.
+nlohmann::json compare_depths(LockstepEngine& engine, const std::vector<int32_t>& seed, int64_t depth, int64_t steps,
+                              int64_t vocab) {
+  using clock = std::chrono::steady_clock;
+  constexpr int kShallowSlot = 1000, kDeepSlot = 1001;
+  constexpr int64_t kShallow = 8;
+  std::vector<int32_t> deep_prompt;
+  for (int64_t i = 0; i < depth; ++i) deep_prompt.push_back(seed[static_cast<size_t>(i) % seed.size()]);
+  std::vector<float> logits;
+  auto argmax = [&] { return static_cast<int32_t>(std::max_element(logits.begin(), logits.begin() + vocab) - logits.begin()); };
+  engine.forward(kShallowSlot, std::span<const int32_t>(deep_prompt.data(), kShallow), false, &logits);
+  int32_t shallow_next = argmax();
+  engine.forward(kDeepSlot, deep_prompt, false, &logits);
+  int32_t deep_next = argmax();
+  double shallow_s = 0, deep_s = 0;
+  for (int64_t i = 0; i < steps; ++i) {
+    auto t0 = clock::now();
+    engine.forward(kShallowSlot, std::span<const int32_t>(&shallow_next, 1), false, &logits);
+    auto t1 = clock::now();
+    shallow_next = argmax();
+    engine.forward(kDeepSlot, std::span<const int32_t>(&deep_next, 1), false, &logits);
+    auto t2 = clock::now();
+    deep_next = argmax();
+    shallow_s += std::chrono::duration<double>(t1 - t0).count();
+    deep_s += std::chrono::duration<double>(t2 - t1).count();
+  }
+  engine.release(kShallowSlot);
+  engine.release(kDeepSlot);
+  const double shallow_tps = static_cast<double>(steps) / shallow_s, deep_tps = static_cast<double>(steps) / deep_s;
+  return {{"shallow_depth", kShallow}, {"deep_depth", depth}, {"shallow_gen_tps", shallow_tps},
+          {"deep_gen_tps", deep_tps}, {"deep_over_shallow", deep_tps / shallow_tps}};
+}
 
 void run(const BenchOptions& o) {
   if (o.prompt_tokens < 1 || o.gen_tokens < 1) fail("--prompt-tokens and --gen-tokens must be at least 1");
   if (o.batch < 1 || o.batch > 64) fail("--batch must be between 1 and 64, got {}", o.batch);
+  if (o.compare_depth < 0 || (o.compare_depth > 0 && o.compare_depth < 8))
+    fail("--compare-depth must be 0 (off) or at least 8, got {}", o.compare_depth);
   using clock = std::chrono::steady_clock;
   const auto load_start = clock::now();
   run_model_command(o.model_options, o.model, [&](LockstepEngine& engine, Runtime& rt) {
@@ -58,6 +96,8 @@ void run(const BenchOptions& o) {
     }
     const double gen_s = std::chrono::duration<double>(clock::now() - t1).count();
     const double reduce_s = rt.comm->all_reduce_seconds() - reduce_before;
+    nlohmann::json depth_compare = nullptr;
+    if (o.compare_depth > 0) depth_compare = compare_depths(engine, prompt, o.compare_depth, o.gen_tokens, V);
     const ThreadPool::Stats pool_after = rt.pool->stats();
     const double regions_per_token =
         static_cast<double>(pool_after.regions - pool_before.regions) / static_cast<double>(o.gen_tokens);
@@ -83,7 +123,8 @@ void run(const BenchOptions& o) {
                 {"parallel_regions_per_token", regions_per_token},
                 {"barrier_wait_us_per_token", 1e6 * barrier_wait_s / static_cast<double>(o.gen_tokens)},
                 {"barrier_wait_fraction_of_decode", gen_s > 0 ? barrier_wait_s / gen_s : 0.0},
-                {"weight_bytes_rank0", engine.model().weight_bytes()}});
+                {"weight_bytes_rank0", engine.model().weight_bytes()},
+                {"depth_compare", depth_compare}});
   }, /*after_workers=*/[](Runtime& rt) {
     const int64_t mine = peak_rss_bytes();
     std::vector<int64_t> all(static_cast<size_t>(rt.comm->size()));
@@ -97,6 +138,8 @@ const bool registered = register_command({"bench", "Measure prefill and decode s
   sub.add_option("--prompt-tokens", o->prompt_tokens, "prompt length (default 512)");
   sub.add_option("--gen-tokens", o->gen_tokens, "tokens to generate (default 128)");
   sub.add_option("--batch", o->batch, "sequences decoded together in one pass per step (default 1)");
+  sub.add_option("--compare-depth", o->compare_depth,
+                 "also compare decode after 8 tokens with decode after N, step by step in turn (default 0: off)");
   add_model_options(sub, o->model_options);
   sub.callback([o] { run(*o); });
 }});
