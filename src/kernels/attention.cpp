@@ -8,29 +8,42 @@
 
 namespace tessera {
 
-// One pass over the cache with an online softmax: per query head, the running maximum m,
-// normaliser l and the weighted sum of values are rescaled whenever a larger score appears, so
-// keys and values are read once, together, and no score buffer is needed.
+namespace {
+constexpr int64_t kBlock = 16;  // keys per block: their rows stay in L1 while every head uses them
+}  // namespace
+
+// One pass over the cache, a block of keys at a time, with an online softmax per query head:
+// the block's scores are computed for every head, then each head's running maximum m, normaliser
+// l and weighted sum of values are rescaled once if the block raised the maximum, and the block's
+// values are added with weights exp(s - m). Keys and values are read once for the whole group,
+// and no score buffer beyond one block is needed.
 void attend_group(const float* const* q, int64_t n_heads, const float* keys, const float* values, int64_t stride,
                   int64_t n_keys, int64_t head_dim, float scale, float* const* out) {
-  std::vector<float> m(static_cast<size_t>(n_heads), -INFINITY);
+  std::vector<float> m(static_cast<size_t>(n_heads), -INFINITY), s(static_cast<size_t>(n_heads * kBlock));
   std::vector<double> l(static_cast<size_t>(n_heads), 0.0);
   for (int64_t i = 0; i < n_heads; ++i) std::fill(out[i], out[i] + head_dim, 0.0f);
-  for (int64_t j = 0; j < n_keys; ++j) {
-    const float* k = keys + j * stride;
-    const float* v = values + j * stride;
+  for (int64_t j0 = 0; j0 < n_keys; j0 += kBlock) {
+    const int64_t nb = std::min(kBlock, n_keys - j0);
     for (int64_t i = 0; i < n_heads; ++i) {
+      float* si = s.data() + i * kBlock;
+      float block_max = -INFINITY;
+      for (int64_t b = 0; b < nb; ++b) {
+        si[b] = dot_f32(q[i], keys + (j0 + b) * stride, head_dim) * scale;
+        block_max = std::max(block_max, si[b]);
+      }
       float* o = out[i];
-      const float s = dot_f32(q[i], k, head_dim) * scale;
-      if (s > m[i]) {
-        const float rescale = std::exp(m[i] - s);  // 0 on the first key (m = -inf)
+      if (block_max > m[i]) {
+        const float rescale = std::exp(m[i] - block_max);  // 0 on the first block (m = -inf)
         for (int64_t e = 0; e < head_dim; ++e) o[e] *= rescale;
         l[i] *= rescale;
-        m[i] = s;
+        m[i] = block_max;
       }
-      const float p = std::exp(s - m[i]);
-      l[i] += p;
-      for (int64_t e = 0; e < head_dim; ++e) o[e] += p * v[e];
+      for (int64_t b = 0; b < nb; ++b) {
+        const float p = std::exp(si[b] - m[i]);
+        l[i] += p;
+        const float* v = values + (j0 + b) * stride;
+        for (int64_t e = 0; e < head_dim; ++e) o[e] += p * v[e];
+      }
     }
   }
   for (int64_t i = 0; i < n_heads; ++i) {
