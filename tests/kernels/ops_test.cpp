@@ -41,30 +41,34 @@ TEST(Conv1d, ChainedCallsEqualOnePass) {
 }
 
 // The online softmax rescales its running sums whenever a larger score appears; scale 20 makes
-// the scores span hundreds so a missed rescale would overflow or misweight.
+// the scores span hundreds so a missed rescale would overflow or misweight. Head sizes 8 (scalar
+// tails only) and 75 (the 64-wide register path plus an 8-wide step and a scalar tail); 37 keys
+// leave partial blocks of 4 and 16.
 TEST(Attention, MatchesSoftmaxFormula) {
   std::mt19937 rng(6);
   std::normal_distribution<float> normal;
-  const int64_t hd = 8, n = 37, stride = 24;
-  for (float scale : {0.5f, 20.0f}) {
-    std::vector<float> q(hd), keys(n * stride), values(n * stride), out(hd);
-    for (auto& v : q) v = normal(rng);
-    for (auto& v : keys) v = normal(rng);
-    for (auto& v : values) v = normal(rng);
-    attend(q.data(), keys.data(), values.data(), stride, n, hd, scale, out.data());
-    std::vector<double> s(n);
-    double m = -1e300, sum = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      double d = 0;
-      for (int64_t e = 0; e < hd; ++e) d += q[e] * keys[j * stride + e];
-      s[j] = scale * d;
-      m = std::max(m, s[j]);
-    }
-    for (int64_t j = 0; j < n; ++j) sum += std::exp(s[j] - m);
-    for (int64_t e = 0; e < hd; ++e) {
-      double want = 0;
-      for (int64_t j = 0; j < n; ++j) want += std::exp(s[j] - m) / sum * values[j * stride + e];
-      EXPECT_NEAR(out[e], want, 1e-4) << "scale " << scale;
+  for (int64_t hd : {8, 75}) {
+    for (float scale : {0.5f, 20.0f}) {
+      const int64_t n = 37, stride = hd + 16;
+      std::vector<float> q(hd), keys(n * stride), values(n * stride), out(hd);
+      for (auto& v : q) v = normal(rng);
+      for (auto& v : keys) v = normal(rng);
+      for (auto& v : values) v = normal(rng);
+      attend(q.data(), keys.data(), values.data(), stride, n, hd, scale, out.data());
+      std::vector<double> s(n);
+      double m = -1e300, sum = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        double d = 0;
+        for (int64_t e = 0; e < hd; ++e) d += q[e] * keys[j * stride + e];
+        s[j] = scale * d;
+        m = std::max(m, s[j]);
+      }
+      for (int64_t j = 0; j < n; ++j) sum += std::exp(s[j] - m);
+      for (int64_t e = 0; e < hd; ++e) {
+        double want = 0;
+        for (int64_t j = 0; j < n; ++j) want += std::exp(s[j] - m) / sum * values[j * stride + e];
+        EXPECT_NEAR(out[e], want, 1e-4) << "scale " << scale << " head_dim " << hd;
+      }
     }
   }
 }
