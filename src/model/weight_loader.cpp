@@ -35,8 +35,12 @@ float element_f32(const TensorInfo& t, int64_t i) {
 }
 
 // Scales and biases stay bf16 when both are stored so (matrix.h, GroupParams); else fp32.
+bool keeps_bf16_params(const TensorInfo& scales, const TensorInfo& biases) {
+  return scales.dtype == DType::kBF16 && biases.dtype == DType::kBF16;
+}
+
 void size_group_params(const TensorInfo& scales, const TensorInfo& biases, int64_t n, Matrix* m) {
-  const bool bf16 = scales.dtype == DType::kBF16 && biases.dtype == DType::kBF16;
+  const bool bf16 = keeps_bf16_params(scales, biases);
   for (GroupParams* p : {&m->scales, &m->biases}) {
     p->f32.clear();
     p->bf16.clear();
@@ -211,10 +215,16 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
   constexpr int kQuantizeGroup = 64;
   const bool quantize = quantize_bits_ > 0 && quantizable && m.format != WeightFormat::kAffine && cols % kQuantizeGroup == 0;
   const size_t elem = m.format == WeightFormat::kBF16 ? 2 : 4;
+  // Bytes held in memory, as loaded: a scale and a bias per group, each bf16 or fp32 as
+  // size_group_params keeps them (--quantize writes bf16).
+  const size_t param_bytes =
+      m.format == WeightFormat::kAffine && !keeps_bf16_params(*quant[0].scales, *quant[0].biases) ? 4 : 2;
   const size_t total = m.format == WeightFormat::kAffine
-                           ? static_cast<size_t>(rows * m.row_bytes) + 2 * sizeof(float) * rows * (cols / m.group_size)
+                           ? static_cast<size_t>(rows * m.row_bytes) + 2 * param_bytes * rows * (cols / m.group_size)
                            : static_cast<size_t>(rows * cols) * elem;
-  const size_t held = quantize ? static_cast<size_t>(rows * cols * quantize_bits_ / 8 + rows * (cols / kQuantizeGroup) * 4) : total;
+  const size_t held =
+      quantize ? static_cast<size_t>(rows * cols * quantize_bits_ / 8) + 2 * param_bytes * rows * (cols / kQuantizeGroup)
+               : total;
   for (const auto& p : parts) record(split, p, held / parts.size());
   if (dry_run_) {
     m.rows = 0;  // an empty matrix: nothing was read
