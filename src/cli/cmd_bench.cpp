@@ -22,6 +22,11 @@ struct BenchOptions {
   ModelOptions model_options;
 };
 
+// Greedy choice from one row of logits (bench decodes greedily so every run does the same work).
+int32_t greedy(const float* row, int64_t vocab) {
+  return static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+}
+
 // Decode speed after 8 tokens of context and after `depth`, measured step by step in turn.
 nlohmann::json compare_depths(LockstepEngine& engine, const std::vector<int32_t>& seed, int64_t depth, int64_t steps,
                               int64_t vocab) {
@@ -31,20 +36,19 @@ nlohmann::json compare_depths(LockstepEngine& engine, const std::vector<int32_t>
   std::vector<int32_t> deep_prompt;
   for (int64_t i = 0; i < depth; ++i) deep_prompt.push_back(seed[static_cast<size_t>(i) % seed.size()]);
   std::vector<float> logits;
-  auto argmax = [&] { return static_cast<int32_t>(std::max_element(logits.begin(), logits.begin() + vocab) - logits.begin()); };
   engine.forward(kShallowSlot, std::span<const int32_t>(deep_prompt.data(), kShallow), false, &logits);
-  int32_t shallow_next = argmax();
+  int32_t shallow_next = greedy(logits.data(), vocab);
   engine.forward(kDeepSlot, deep_prompt, false, &logits);
-  int32_t deep_next = argmax();
+  int32_t deep_next = greedy(logits.data(), vocab);
   double shallow_s = 0, deep_s = 0;
   for (int64_t i = 0; i < steps; ++i) {
     auto t0 = clock::now();
     engine.forward(kShallowSlot, std::span<const int32_t>(&shallow_next, 1), false, &logits);
     auto t1 = clock::now();
-    shallow_next = argmax();
+    shallow_next = greedy(logits.data(), vocab);
     engine.forward(kDeepSlot, std::span<const int32_t>(&deep_next, 1), false, &logits);
     auto t2 = clock::now();
-    deep_next = argmax();
+    deep_next = greedy(logits.data(), vocab);
     shallow_s += std::chrono::duration<double>(t1 - t0).count();
     deep_s += std::chrono::duration<double>(t2 - t1).count();
   }
@@ -76,12 +80,12 @@ void run(const BenchOptions& o) {
     engine.forward(0, prompt, false, &logits);
     const double prompt_s = std::chrono::duration<double>(clock::now() - t0).count();
     // Further sequences of a batch start from the same prompt with a different last token.
-    std::vector<int32_t> slots = {0}, next = {static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin())};
+    std::vector<int32_t> slots = {0}, next = {greedy(logits.data(), V)};
     for (int32_t s = 1; s < o.batch; ++s) {
       prompt.back() = static_cast<int32_t>((prompt.back() + s) % std::min<int64_t>(V, 1000));
       engine.forward(s, prompt, false, &logits);
       slots.push_back(s);
-      next.push_back(static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+      next.push_back(greedy(logits.data(), V));
     }
     const double reduce_before = rt.comm->all_reduce_seconds();
     const ThreadPool::Stats pool_before = rt.pool->stats();
@@ -89,10 +93,7 @@ void run(const BenchOptions& o) {
     for (int64_t i = 0; i < o.gen_tokens; ++i) {
       if (o.batch == 1) engine.forward(0, std::span<const int32_t>(next.data(), 1), false, &logits);
       else engine.forward_batch(slots, next, &logits);
-      for (size_t s = 0; s < next.size(); ++s) {
-        const auto row = logits.begin() + static_cast<std::ptrdiff_t>(s * static_cast<size_t>(V));
-        next[s] = static_cast<int32_t>(std::max_element(row, row + V) - row);
-      }
+      for (size_t s = 0; s < next.size(); ++s) next[s] = greedy(logits.data() + static_cast<int64_t>(s) * V, V);
     }
     const double gen_s = std::chrono::duration<double>(clock::now() - t1).count();
     const double reduce_s = rt.comm->all_reduce_seconds() - reduce_before;
