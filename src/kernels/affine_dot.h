@@ -60,9 +60,6 @@ inline const void* param_row(const void* params, int64_t offset, bool bf16) {
 // body so per-call dispatch is paid once. Tokens are computed one at a time with the same
 // operations, so a token's result is bit-identical alone or in a decode batch.
 void affine_dot_rows(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y, int64_t y_stride);
-inline void affine_dot_rows(const AffineRows& rows, const AffineActivations& a, float* y) {
-  affine_dot_rows(rows, {&a, 1}, y, 0);
-}
 
 // The ISA bodies, exposed so tests compare each with the scalar one.
 void affine_dot_rows_avx2(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y, int64_t y_stride);

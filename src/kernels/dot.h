@@ -6,7 +6,6 @@
 namespace tessera {
 
 float dot_f32(const float* a, const float* b, int64_t n);
-float dot_bf16_f32(const uint16_t* w, const float* x, int64_t n);
 void bf16_to_f32_row(const uint16_t* in, float* out, int64_t n);
 
 }  // namespace tessera

@@ -46,7 +46,6 @@ void dequantize_row(const Matrix& w, int64_t r, float* out) {
 // (kernels/gemm_rows.h). Affine rows are multiplied straight from their codes, token by token, up
 // to kAffineDirectMaxTokens (decode batches); above it (prefill) rows are dequantized once and
 // reused by every token.
-constexpr int64_t kRowDotMaxTokens = 1;
 constexpr int64_t kAffineDirectMaxTokens = 16;
 
 // Rows [r0, r1) of one projection for every token.
@@ -54,13 +53,11 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
                 const std::vector<AffineActivations>* prepared, std::vector<float>& scratch) {
   const int64_t cols = w.cols;
   const bool avx512 = cpu_has_avx512();
-  if (n_tokens <= kRowDotMaxTokens && w.format != WeightFormat::kAffine) {
+  if (n_tokens == 1 && w.format != WeightFormat::kAffine) {
     const bool bf16 = w.format == WeightFormat::kBF16;
     const auto row_dot = avx512 ? row_dot_avx512 : row_dot_avx2;
-    for (int64_t r = r0; r < r1; ++r) {
-      const void* row = bf16 ? static_cast<const void*>(w.bf16_row(r)) : w.f32_row(r);
-      for (int64_t t = 0; t < n_tokens; ++t) y[t * w.rows + r] = row_dot(row, bf16, x + t * cols, cols);
-    }
+    for (int64_t r = r0; r < r1; ++r)
+      y[r] = row_dot(bf16 ? static_cast<const void*>(w.bf16_row(r)) : w.f32_row(r), bf16, x, cols);
     return;
   }
   if (prepared) {  // affine, few tokens: dot straight from the codes

@@ -30,10 +30,11 @@ void quantize_rows(const Matrix& src, Matrix& q, int64_t r0, int64_t r1) {
       const auto [lo, hi] = std::minmax_element(w, w + group_size);
       // Scale and bias are stored as bf16 (as MLX stores them for a bf16 model), and the codes
       // are chosen against the rounded values, so dequantization uses exactly what is stored.
-      const uint16_t scale_bits = f32_to_bf16(*hi > *lo ? (*hi - *lo) / levels : 1.0f);
+      uint16_t scale_bits = f32_to_bf16(*hi > *lo ? (*hi - *lo) / levels : 1.0f);
+      if (!(bf16_to_f32(scale_bits) > 0)) scale_bits = f32_to_bf16(1.0f);  // a range that rounds to zero
       const uint16_t bias_bits = f32_to_bf16(*lo);
-      const float scale = bf16_to_f32(scale_bits) > 0 ? bf16_to_f32(scale_bits) : 1.0f, bias = bf16_to_f32(bias_bits);
-      q.scales.bf16[r * groups + g] = f32_to_bf16(scale);
+      const float scale = bf16_to_f32(scale_bits), bias = bf16_to_f32(bias_bits);
+      q.scales.bf16[r * groups + g] = scale_bits;
       q.biases.bf16[r * groups + g] = bias_bits;
       // Codes go into a 64-bit window that is flushed a byte at a time (LSB-first stream).
       for (int64_t c = 0; c < group_size; ++c) {

@@ -2,7 +2,8 @@
 // bf16 Hugging Face checkpoints can trade memory and bandwidth for a little accuracy
 // (`--quantize q8|q6|q4`). Per row and group of `group_size` columns:
 //   scale = (max - min) / (2^bits - 1), bias = min (both rounded to bf16, as MLX stores them),
-//   code = round((w - bias) / scale) clamped to [0, 2^bits - 1], and w ≈ scale * code + bias. Codes are packed as MLX packs them (little-endian bit stream).
+//   code = round((w - bias) / scale) clamped to [0, 2^bits - 1], and w ≈ scale * code + bias.
+// Codes are packed as MLX packs them (little-endian bit stream).
 #pragma once
 
 #include "tensor/matrix.h"
