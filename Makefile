@@ -15,8 +15,12 @@ MPIRUN := mpirun --allow-run-as-root --oversubscribe --mca mpi_yield_when_idle 1
 setup:
 	@bash scripts/setup.sh
 
+# ccache (installed by setup) makes rebuilds of unchanged files, and CI after a local build, cheap.
+CCACHE := $(shell command -v ccache 2>/dev/null)
+LAUNCHER := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE) -DCMAKE_C_COMPILER_LAUNCHER=$(CCACHE))
+
 build: setup
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(LAUNCHER)
 	cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
