@@ -37,7 +37,7 @@ std::string lower(std::string_view s) {
 // `raw` read as one of the schema's types; nullopt when it is none of them.
 std::optional<Json> as_declared_type(const std::string& raw, const std::vector<std::string>& types) {
   const std::string_view text = trim(raw);
-  const std::optional<Json> json = parse_json(text);
+  std::optional<Json> json = parse_json(text);
   for (const std::string& type : types) {
     if (type == "integer" && json && json->is_number_integer()) return json;
     if (type == "number" && json && json->is_number()) return json;

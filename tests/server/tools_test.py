@@ -12,7 +12,8 @@ on a tiny random Qwen3.5-MoE checkpoint (real Qwen3 tokenizer):
   (d) sampling defaults from generation_config.json, overridden by flags and by the request;
       --max-tokens-default caps a request without max_tokens;
   (u) parameters peers ignore are accepted with one warning line; type errors stay 400;
-  (b) logit_bias steers greedy decoding; ids outside the vocabulary are a 400.
+  (b) logit_bias steers greedy decoding; ids outside the vocabulary are a 400;
+  (m) the tools request under `mpirun -np 2` answers as in one process.
 
 Random weights never write a tool call on purpose, so parsing model output into tool_calls is
 tested on text in C++ (tests/chat/tool_call_parser_test.cpp, tests/server/chat_choice_test.cpp).
@@ -139,8 +140,9 @@ def test_templates(model_dir, family):
         # n = 2 with seed s: choice i is what a single request with seed s + i gets.
         single = [post_json(srv.port, "/v1/chat/completions", {**body, "n": 1, "seed": 11 + i, "temperature": 0.8})[1]
                   for i in range(2)]
-        check(f"{label}: n = 2 choice i == one request with seed + i",
-              [s["choices"][0]["message"]["content"] for s in single] == n2["contents"], (single, n2["contents"]))
+        check(f"{label}: n = 2 choice i == one request with seed + i (and the two differ)",
+              [s["choices"][0]["message"]["content"] for s in single] == n2["contents"]
+              and n2["contents"][0] != n2["contents"][1], (single, n2["contents"]))
 
         if family == "qwen3.5":
             body = {"messages": [{"role": "user", "content": "Why?"}], "max_tokens": 20, "temperature": 0}
@@ -155,6 +157,17 @@ def test_templates(model_dir, family):
                   == msg.get("reasoning"), deltas[:3])
     finally:
         srv.stop()
+    if family == "qwen3.5" and shutil.which("mpirun"):
+        # Tensor-parallel: the same tools request, rendered and answered on 2 ranks.
+        mpi = Server(model_dir, ["--threads", "1", "--chat-template", template], mpi_ranks=2, name="serve-tools-mpi")
+        try:
+            body = {"messages": HISTORY, "tools": TOOLS, "max_tokens": 24, "temperature": 0, "chat_template_kwargs": kwargs}
+            status, r = post_json(mpi.port, "/v1/chat/completions", body)
+            check("t: mpirun -np 2 answers the tools request as one process does",
+                  status == 200 and r["choices"][0]["message"]["content"] == ns["message"]["content"]
+                  and r["choices"][0]["finish_reason"] == ns["finish"], r)
+        finally:
+            mpi.stop()
 
 
 def log_lines(srv, needle):
@@ -175,6 +188,8 @@ def test_defaults_and_parameters(model_dir):
         check("d: a request without sampling parameters samples with the defaults",
               implicit["choices"][0]["message"]["content"] == explicit["choices"][0]["message"]["content"], (implicit, explicit))
         _, greedy = post_json(port, "/v1/chat/completions", {**base, "temperature": 0})
+        check("d: ... which is not greedy decoding",
+              implicit["choices"][0]["message"]["content"] != greedy["choices"][0]["message"]["content"])
         # top_k 1 from the request (not the flag's 5) makes the default temperature 0.6 greedy.
         _, top1 = post_json(port, "/v1/chat/completions", {**base, "top_k": 1, "seed": 99})
         check("d: the request's own values win over the defaults",
