@@ -1,6 +1,6 @@
 // Request bodies of the OpenAI API → validated parameter structs. Everything a client can get
-// wrong is an ApiError 400 naming the parameter: malformed JSON, a wrong type, an unknown or
-// unsupported parameter, a value out of range (same ranges as OpenAI where it has them).
+// wrong is an ApiError 400 naming the parameter: malformed JSON, a wrong type, a value out of
+// range (same ranges as OpenAI where it has them). Unknown parameters are ignored (see below).
 // JSON null counts as "not given", as OpenAI's own clients send it that way.
 //
 // Supported (both endpoints): model (any string), max_tokens, temperature [0,2], top_p (0,1],
