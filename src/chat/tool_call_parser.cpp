@@ -231,12 +231,15 @@ void ToolCallStreamParser::run(Delta& out, bool at_end) {
       return;
     }
     const size_t open = buf_.find(kOpen);  // after the held whitespace
-    const size_t close = buf_.find(kClose, open);
+    // A long call arrives a token at a time: only the new text (and a tag cut at its start) is searched.
+    const size_t close = buf_.find(kClose, std::max(open, scanned_));
     if (close == std::string::npos) {
+      scanned_ = buf_.size() >= kClose.size() ? buf_.size() - kClose.size() + 1 : 0;
       if (!at_end) return;
       out.content += buf_;  // cut off by the end of the output
       buf_.clear();
       in_block_ = false;
+      scanned_ = 0;
       return;
     }
     const size_t block_end = close + kClose.size();
@@ -248,6 +251,7 @@ void ToolCallStreamParser::run(Delta& out, bool at_end) {
     }
     buf_.erase(0, block_end);
     in_block_ = false;
+    scanned_ = 0;
   }
 }
 

@@ -86,7 +86,8 @@ class ToolCallStreamParser {
   ToolCallFormat format_;
   ToolSet tools_;
   std::string buf_;          // text not yet released
-  bool in_block_ = false;    // buf_ starts with "<tool_call>"
+  bool in_block_ = false;    // buf_ holds "<tool_call>" (after any whitespace before it)
+  size_t scanned_ = 0;       // in a block: "</tool_call>" does not start before this offset
   bool after_call_ = false;  // the last thing released was a call: leading whitespace is dropped
   int calls_ = 0;
 };

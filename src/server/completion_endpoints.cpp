@@ -51,6 +51,7 @@ std::vector<std::shared_ptr<SequenceChannel>> submit_choices(ServingContext& ctx
     if (gen.sampling.seed) requests.back().sampling.seed = *gen.sampling.seed + static_cast<uint64_t>(i);
   }
   std::vector<std::shared_ptr<SequenceChannel>> channels;
+  channels.reserve(requests.size());
   for (SequenceRequest& r : requests) channels.push_back(ctx.scheduler.submit(std::move(r)));
   return channels;
 }
