@@ -26,10 +26,12 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "chat"))
 import jinja_oracle_test as oracle  # noqa: E402
 import server_test as st  # noqa: E402
-from server_test import API_KEY, BIN, ROOT, SHARED, Server, check, post_json, sse_events  # noqa: E402
+from server_test import API_KEY, ROOT, SHARED, Server, check, post_json, sse_events  # noqa: E402
+from tessera_testlib import make_checkpoint  # noqa: E402
 
 WORK = os.path.join(os.environ.get("TESSERA_WORK") or os.path.join(ROOT, "build", "test-work"), "tools")
 st.WORK = WORK  # server logs go here
@@ -241,11 +243,8 @@ def test_defaults_and_parameters(model_dir):
 
 def main():
     os.makedirs(WORK, exist_ok=True)
-    model_dir = os.path.join(WORK, "model")
-    shutil.rmtree(model_dir, ignore_errors=True)
-    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_tiny_checkpoint.py"), model_dir, "--family",
-                    "qwen3_5_moe", "--tokenizer", os.path.join(SHARED, "data", "tokenizers", "qwen3"), "--seed", "7"],
-                   check=True, stdout=subprocess.DEVNULL)
+    model_dir = make_checkpoint("tools-qwen3_5_moe-qwen3-tokenizer", "--family", "qwen3_5_moe", "--tokenizer",
+                                os.path.join(SHARED, "data", "tokenizers", "qwen3"), "--seed", "7")
     for family in ("qwen3", "qwen3.5"):
         test_templates(model_dir, family)
     test_defaults_and_parameters(model_dir)
