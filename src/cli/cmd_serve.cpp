@@ -1,6 +1,10 @@
 // tessera serve --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--threads N]
 //               [--quantize q8|q6|q4] [--max-body-bytes N] [--ctx-size N] [--parallel N] [--alias NAME]
-//   An OpenAI-compatible HTTP server (see server/http_server.h for the routes).
+//               [--temperature T --top-p P --top-k K --min-p M --repeat-penalty R --presence-penalty X
+//                --frequency-penalty X] [--max-tokens-default N]
+//   An OpenAI-compatible HTTP server (see server/http_server.h for the routes). Sampling
+//   parameters a request leaves out come from the flags, else from generation_config.json
+//   (server/request_defaults.h); max_tokens from --max-tokens-default.
 //
 // Tensor parallel: `mpirun -np N tessera serve ...` — rank 0 serves HTTP and runs the
 // scheduler; ranks > 0 follow its lock-step commands (run_model_command). When ranks share
@@ -9,13 +13,17 @@
 // Rank 0 binds the port before loading the model, so /health answers 503 during a long load.
 // SIGINT/SIGTERM stop it: in-flight requests end with an error, workers are released.
 #include "chat/chat_template.h"
+#include "chat/tool_call_format.h"
 #include "cli/command.h"
 #include "cli/prompt_input.h"
 #include "cli/runtime.h"
 #include "engine/scheduler.h"
 #include "engine/stop_ids.h"
 #include "io/model_config.h"
+#include "server/api_error.h"
 #include "server/http_server.h"
+#include "server/openai_schema.h"
+#include "server/request_defaults.h"
 #include "tokenizer/tokenizer.h"
 #include "util/log.h"
 
@@ -41,7 +49,25 @@ struct ServeOptions {
   int parallel = 16;
   std::string alias;
   std::string chat_template;
+  // Sampling flags as request parameters ({"temperature": 0.7, ...}); only those given.
+  nlohmann::ordered_json sampling_flags = nlohmann::ordered_json::object();
+  int64_t max_tokens_default = 4096;
 };
+
+// generation_config.json, then the flags on top. Checked once here by the request schema, so a
+// bad value fails at start-up, naming it, rather than turning every request into a 400.
+nlohmann::ordered_json request_defaults(const ServeOptions& o) {
+  nlohmann::ordered_json defaults = server::generation_config_defaults(o.model);
+  for (const auto& [key, value] : o.sampling_flags.items()) defaults[key] = value;
+  nlohmann::ordered_json probe = defaults;
+  probe["prompt"] = "x";
+  try {
+    server::parse_completion(probe);
+  } catch (const server::ApiError& e) {
+    fail("bad default sampling parameter (generation_config.json or a flag): {}", e.what());
+  }
+  return defaults;
+}
 
 std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int) { g_stop_requested.store(true); }
@@ -65,10 +91,12 @@ void log_shard_plan(const Model& model) {
 void serve(const ServeOptions& o) {
   if (o.parallel < 1) fail("--parallel must be at least 1");
   if (o.ctx_size < 0) fail("--ctx-size must be positive");
+  if (o.max_tokens_default < 0) fail("--max-tokens-default must be 0 (up to the context) or positive");
   const bool http_rank = launcher_rank() == 0;
   std::optional<Tokenizer> tokenizer;
   std::optional<ChatTemplate> chat_template;
   std::unique_ptr<server::ApiServer> api;
+  nlohmann::ordered_json defaults;
   if (http_rank) {
     std::signal(SIGPIPE, SIG_IGN);  // a vanished client must be a failed write, not a dead server
     std::signal(SIGINT, request_stop);
@@ -78,6 +106,7 @@ void serve(const ServeOptions& o) {
     o.model_options.load_options();  // a bad --quantize fails here, not after the port is taken
     tokenizer.emplace(Tokenizer::load(o.model));
     chat_template.emplace(load_chat_template(o.model, o.chat_template));
+    defaults = request_defaults(o);
     server::ServerOptions so;
     so.host = o.host;
     so.port = o.port;
@@ -107,6 +136,11 @@ void serve(const ServeOptions& o) {
     Scheduler scheduler(engine, *tokenizer, sched, &api->metrics());
     api->metrics().set_rank_memory(engine.gather_memory());
     server::ServingContext context{scheduler, *tokenizer, *chat_template, default_template_context(o.model), ctx_size};
+    context.request_defaults = defaults;
+    context.default_max_tokens = o.max_tokens_default;
+    log_info("defaults for parameters a request leaves out: {}, max_tokens {} ({})", defaults.dump(),
+             o.max_tokens_default > 0 ? std::to_string(o.max_tokens_default) : "up to the context",
+             to_string(detect_tool_call_format(chat_template->source())) + std::string(" tool calls"));
     // Whatever happens below, the HTTP threads must be gone before `context` is.
     struct StopServer {
       server::ApiServer& api;
@@ -146,7 +180,30 @@ const bool registered = register_command({"serve", "Serve an OpenAI-compatible H
   sub.add_option("--parallel", o->parallel, "sequences decoded concurrently; more requests queue (default 16)");
   sub.add_option("--chat-template", o->chat_template, "chat template file to use instead of the model's");
   sub.add_option("--alias", o->alias, "model name reported by /v1/models (default: the directory name)");
-  sub.callback([o] { serve(*o); });
+  // Sampling defaults: only the flags given override generation_config.json.
+  struct SamplingFlag {
+    const char* flag;
+    const char* param;
+    CLI::Option* option;
+    double value;
+  };
+  auto flags = std::make_shared<std::vector<SamplingFlag>>(std::vector<SamplingFlag>{
+      {"--temperature", "temperature", nullptr, 0}, {"--top-p", "top_p", nullptr, 0}, {"--top-k", "top_k", nullptr, 0},
+      {"--min-p", "min_p", nullptr, 0}, {"--repeat-penalty", "repetition_penalty", nullptr, 0},
+      {"--presence-penalty", "presence_penalty", nullptr, 0}, {"--frequency-penalty", "frequency_penalty", nullptr, 0}});
+  for (SamplingFlag& f : *flags)
+    f.option = sub.add_option(f.flag, f.value, fmt::format("default '{}' of requests that leave it out (default: "
+                                                           "generation_config.json)", f.param));
+  sub.add_option("--max-tokens-default", o->max_tokens_default,
+                 "max_tokens of a request that gives none; 0: up to the context (default 4096)");
+  sub.callback([o, flags] {
+    for (const SamplingFlag& f : *flags) {
+      if (f.option->count() == 0) continue;
+      if (std::string_view(f.param) == "top_k") o->sampling_flags[f.param] = static_cast<int64_t>(f.value);
+      else o->sampling_flags[f.param] = f.value;
+    }
+    serve(*o);
+  });
 }});
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "server/completion_endpoints.h"
 
+#include "chat/tool_call_format.h"
 #include "server/api_error.h"
+#include "server/chat_choice.h"
 #include "server/openai_response.h"
+#include "server/request_defaults.h"
 #include "server/sse.h"
 
 #include <algorithm>
@@ -30,6 +33,34 @@ struct CancelOnExit {
     if (channel) channel->cancel();
   }
 };
+
+struct CancelAllOnExit {
+  std::vector<std::shared_ptr<SequenceChannel>> channels;
+  ~CancelAllOnExit() {
+    for (const auto& channel : channels) channel->cancel();
+  }
+};
+
+// The n choices of a request: n sequences of the same prompt, with seeds seed, seed+1, ... when
+// a seed is given (independent random seeds otherwise).
+std::vector<std::shared_ptr<SequenceChannel>> submit_choices(ServingContext& ctx, const GenerationParams& gen,
+                                                             const std::vector<int32_t>& prompt) {
+  std::vector<SequenceRequest> requests;  // all validated before any is submitted
+  for (int i = 0; i < gen.n; ++i) {
+    requests.push_back(make_sequence_request(ctx, gen, prompt));
+    if (gen.sampling.seed) requests.back().sampling.seed = *gen.sampling.seed + static_cast<uint64_t>(i);
+  }
+  std::vector<std::shared_ptr<SequenceChannel>> channels;
+  channels.reserve(requests.size());
+  for (SequenceRequest& r : requests) channels.push_back(ctx.scheduler.submit(std::move(r)));
+  return channels;
+}
+
+// Usage of n choices: the prompt counts once (as OpenAI bills it), completions add up.
+void add_choice_usage(SequenceStats& total, const SequenceStats& choice) {
+  total.prompt_tokens = choice.prompt_tokens;
+  total.completion_tokens += choice.completion_tokens;
+}
 
 std::string dump(const OrderedJson& value) { return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
@@ -71,66 +102,103 @@ void CompletionEndpoints::record(const Outcome& outcome) {
 }
 
 void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& res) {
-  const ChatCompletionParams params = parse_chat_completion(parse_json_object(raw_body));
+  nlohmann::ordered_json body = parse_json_object(raw_body);
+  apply_request_defaults(body, ctx_.request_defaults);
+  const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
-  SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
-  std::shared_ptr<SequenceChannel> channel = ctx_.scheduler.submit(std::move(request));
+  std::vector<std::shared_ptr<SequenceChannel>> channels = submit_choices(ctx_, params.gen, prompt.tokens);
+  const ToolCallFormat format = detect_tool_call_format(ctx_.chat_template.source());
   const int top_logprobs = params.gen.top_logprobs;
 
   if (!params.gen.stream) {
-    CancelOnExit guard{channel};
-    std::string content, reasoning;
-    std::vector<TokenLogprob> logprobs;
-    const Outcome outcome = pump(*channel, prompt.reasoning, [&](TextDelta&& d) {
-      content += d.content;
-      reasoning += d.reasoning;
-      for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
-      return true;
-    });
-    record(outcome);
-    if (failed(outcome)) throw outcome_error(outcome);
-    const OrderedJson lp = top_logprobs >= 0 ? chat_logprobs_json(logprobs, ctx_.tokenizer) : OrderedJson(nullptr);
-    res.set_content(dump(chat_completion_json(header, content, reasoning, finish_reason_name(outcome.finish), lp, outcome.stats)), kJson);
+    CancelAllOnExit guard{channels};
+    std::vector<ChatChoice> choices;
+    SequenceStats usage;
+    for (const std::shared_ptr<SequenceChannel>& channel : channels) {
+      ChatChoiceBuilder builder(params.tools, format);
+      std::vector<TokenLogprob> logprobs;
+      const Outcome outcome = pump(*channel, prompt.reasoning, [&](TextDelta&& d) {
+        builder.push(d);
+        for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
+        return true;
+      });
+      builder.finish();
+      record(outcome);
+      if (failed(outcome)) throw outcome_error(outcome);
+      add_choice_usage(usage, outcome.stats);
+      choices.push_back({builder.content(), builder.reasoning(), builder.tool_calls(), builder.finish_reason(outcome.finish),
+                         top_logprobs >= 0 ? chat_logprobs_json(logprobs, ctx_.tokenizer) : OrderedJson(nullptr)});
+    }
+    res.set_content(dump(chat_completion_json(header, choices, usage)), kJson);
     return;
   }
 
   const bool include_usage = params.gen.include_usage;
   const ReasoningSplitter::Start reasoning = prompt.reasoning;
+  const ToolParams tools = params.tools;
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, channel, header, include_usage, reasoning, top_logprobs](size_t, httplib::DataSink& sink) {
-        return run_stream(sink, *channel, [&](SseWriter& sse) {
-          auto send_chunk = [&](OrderedJson delta, const OrderedJson& finish, const OrderedJson& lp) {
-            OrderedJson chunk = chat_chunk_json(header, std::move(delta), finish, lp);
+      [this, channels, header, include_usage, reasoning, top_logprobs, tools, format](size_t, httplib::DataSink& sink) {
+        return run_stream(sink, *channels.front(), [&](SseWriter& sse) {
+          auto send_chunk = [&](OrderedJson delta, const OrderedJson& finish, const OrderedJson& lp, int index) {
+            OrderedJson chunk = chat_chunk_json(header, std::move(delta), finish, lp, index);
             if (include_usage) chunk["usage"] = nullptr;  // OpenAI: null on all but the usage chunk
             return sse.send(chunk);
           };
-          if (!send_chunk({{"role", "assistant"}, {"content", ""}}, nullptr, nullptr)) channel->cancel();
-          const Outcome outcome = pump(
-              *channel, reasoning,
-              [&](TextDelta&& d) {
-                if (!sse.ok()) return false;
-                OrderedJson delta = OrderedJson::object();
-                if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
-                if (!d.content.empty()) delta["content"] = d.content;
-                const bool with_lp = top_logprobs >= 0 && !d.logprobs.empty();
-                if (delta.empty() && !with_lp) return true;
-                return send_chunk(std::move(delta), nullptr,
-                                  with_lp ? chat_logprobs_json(d.logprobs, ctx_.tokenizer) : OrderedJson(nullptr));
-              },
-              [&] { return sse.heartbeat(); });
-          record(outcome);
-          end_stream(sse, outcome, header, "chat.completion.chunk", include_usage,
-                     [&](const char* finish) { send_chunk(OrderedJson::object(), finish, nullptr); });
+          auto cancel_all = [&] {
+            for (const auto& c : channels) c->cancel();
+          };
+          for (size_t i = 0; i < channels.size(); ++i)
+            if (!send_chunk({{"role", "assistant"}, {"content", ""}}, nullptr, nullptr, static_cast<int>(i))) cancel_all();
+          // With n > 1 the choices are streamed one after the other (each chunk names its index);
+          // they are generated concurrently all the same.
+          SequenceStats usage;
+          for (size_t i = 0; i < channels.size(); ++i) {
+            const int index = static_cast<int>(i);
+            ChatChoiceBuilder builder(tools, format);
+            auto send_delta = [&](const ChatChoiceBuilder::Delta& c, const OrderedJson& lp) {
+              OrderedJson delta = chat_delta_json(c.reasoning, c.content, c.tool_calls);
+              if (delta.empty() && lp.is_null()) return true;
+              return send_chunk(std::move(delta), nullptr, lp, index);
+            };
+            const Outcome outcome = pump(
+                *channels[i], reasoning,
+                [&](TextDelta&& d) {
+                  if (!sse.ok()) return false;
+                  const bool with_lp = top_logprobs >= 0 && !d.logprobs.empty();
+                  return send_delta(builder.push(d), with_lp ? chat_logprobs_json(d.logprobs, ctx_.tokenizer) : OrderedJson(nullptr));
+                },
+                [&] { return sse.heartbeat(); });
+            const ChatChoiceBuilder::Delta tail = builder.finish();
+            record(outcome);
+            const bool ended_well = !failed(outcome) && outcome.finish != FinishReason::kCancelled;
+            if (ended_well && sse.ok()) send_delta(tail, nullptr);
+            add_choice_usage(usage, outcome.stats);
+            auto send_finish = [&](const char*) { send_chunk(OrderedJson::object(), builder.finish_reason(outcome.finish), nullptr, index); };
+            if (ended_well && i + 1 < channels.size()) {
+              send_finish(nullptr);
+              continue;
+            }
+            if (!ended_well) cancel_all();
+            Outcome last = outcome;
+            last.stats = usage;
+            end_stream(sse, last, header, "chat.completion.chunk", include_usage, send_finish);
+            return;
+          }
         });
       },
-      [channel](bool) { channel->cancel(); });  // no-op when the sequence already ended
+      [channels](bool) {  // no-op for sequences that already ended
+        for (const auto& c : channels) c->cancel();
+      });
 }
 
 void CompletionEndpoints::completion(const std::string& raw_body, httplib::Response& res) {
-  const CompletionParams params = parse_completion(parse_json_object(raw_body));
+  nlohmann::ordered_json body = parse_json_object(raw_body);
+  apply_request_defaults(body, ctx_.request_defaults);
+  const CompletionParams params = parse_completion(body);
+  if (params.gen.n > 1) bad_request("n > 1 is supported on /v1/chat/completions only", "n");
   const PreparedPrompt prompt = prepare_completion_prompt(ctx_, params);
   SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);
   const ResponseHeader header = new_response_header("cmpl-", model_id_);
@@ -188,6 +256,7 @@ void CompletionEndpoints::bench(const std::string& raw_body, httplib::Response& 
   nlohmann::ordered_json body = parse_json_object(raw_body);
   body.erase("stream");  // always measured non-streaming
   body.erase("stream_options");
+  apply_request_defaults(body, ctx_.request_defaults);
   const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
   SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);

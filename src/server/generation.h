@@ -27,8 +27,8 @@ struct PreparedPrompt {
 PreparedPrompt prepare_chat_prompt(const ServingContext& ctx, const ChatCompletionParams& params);
 PreparedPrompt prepare_completion_prompt(const ServingContext& ctx, const CompletionParams& params);
 
-// 400 when the prompt leaves no room in the context; max_tokens is clamped to what is left
-// (finish_reason "length" when the context fills).
+// 400 when the prompt leaves no room in the context; max_tokens (absent: the server's
+// default_max_tokens) is clamped to what is left (finish_reason "length" when the context fills).
 SequenceRequest make_sequence_request(const ServingContext& ctx, const GenerationParams& gen,
                                       std::vector<int32_t> prompt);
 

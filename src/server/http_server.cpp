@@ -242,7 +242,8 @@ void ApiServer::apply_template(const std::string& raw_body, httplib::Response& r
   nlohmann::ordered_json body = parse_json_object(raw_body);
   // Same validation and rendering as a chat completion, minus the generation.
   nlohmann::ordered_json chat = {{"messages", body.contains("messages") ? body["messages"] : nlohmann::ordered_json()}};
-  if (body.contains("chat_template_kwargs")) chat["chat_template_kwargs"] = body["chat_template_kwargs"];
+  for (const char* key : {"chat_template_kwargs", "tools", "tool_choice"})
+    if (body.contains(key)) chat[key] = body[key];
   const ChatCompletionParams params = parse_chat_completion(chat);
   ServingContext& ctx = *context_.load();
   const PreparedPrompt prompt = prepare_chat_prompt(ctx, params);

@@ -4,7 +4,8 @@
 //
 // Routes: GET /health, GET /v1/models, GET /metrics, POST /v1/chat/completions,
 // POST /v1/completions, POST /bench/chat/completions, and llama.cpp-style helpers
-// POST /tokenize {"content"}, POST /detokenize {"tokens"}, POST /apply-template {"messages"}.
+// POST /tokenize {"content"}, POST /detokenize {"tokens"}, POST /apply-template {"messages", "tools"?, "tool_choice"?,
+// "chat_template_kwargs"?}.
 // With an API key, everything but /health and /metrics needs "Authorization: Bearer KEY".
 // Every failure is an OpenAI-shaped error: 400 bad request, 401, 404 unknown route, 413 body
 // over the limit, 503 while loading; an unexpected exception is a 500, never a crash.

@@ -310,7 +310,8 @@ def test_curl(srv, user_text):
 
     msgs = [{"role": "user", "content": "hi"}]
     error_case("bad JSON", 400, "/v1/chat/completions", "{not json")
-    error_case("unknown parameter", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "frobnicate": 1}), param="frobnicate")
+    error_case("known parameter of the wrong type", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "stream": "yes"}),
+               param="stream")
     error_case("temperature -1", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "temperature": -1}), param="temperature")
     error_case("temperature wrong type", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "temperature": "hot"}))
     error_case("top_p 0", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "top_p": 0}), param="top_p")
@@ -318,7 +319,7 @@ def test_curl(srv, user_text):
     error_case("messages missing", 400, "/v1/chat/completions", json.dumps({"max_tokens": 3}), param="messages")
     error_case("messages empty", 400, "/v1/chat/completions", json.dumps({"messages": []}), param="messages")
     error_case("bad role", 400, "/v1/chat/completions", json.dumps({"messages": [{"role": "wizard", "content": "x"}]}))
-    error_case("n 2", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "n": 2}), param="n")
+    error_case("n 129", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "n": 129}), param="n")
     error_case("body is an array", 400, "/v1/chat/completions", "[1, 2]")
     long_prompt = os.path.join(WORK, "long_prompt.json")
     with open(long_prompt, "w") as f:  # each CJK character is 3 byte tokens in the truncated vocabulary
