@@ -19,8 +19,15 @@ bool failed(const Outcome& outcome) {
   return outcome.finish == FinishReason::kError || outcome.finish == FinishReason::kAborted;
 }
 
+// A non-streaming request gets no answer when its generation failed or its client left.
+bool unanswered(const Outcome& outcome) { return failed(outcome) || outcome.finish == FinishReason::kCancelled; }
+
 // A generation that failed after the request was accepted: our fault (500), or shutdown (503).
+// A client that left is logged and counted as 499 (nginx's "client closed request"); nobody
+// reads the response.
 ApiError outcome_error(const Outcome& outcome) {
+  if (outcome.finish == FinishReason::kCancelled)
+    return ApiError(499, "the client closed the connection before the answer was complete", {}, "client_closed_request");
   const int status = outcome.finish == FinishReason::kAborted ? 503 : 500;
   return ApiError(status, "generation failed: " + outcome.error);
 }
@@ -105,7 +112,7 @@ void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& r
       for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
     });
     record(outcome);
-    if (failed(outcome)) throw outcome_error(outcome);
+    if (unanswered(outcome)) throw outcome_error(outcome);
     const OrderedJson lp = top_logprobs >= 0 ? chat_logprobs_json(logprobs, ctx_.tokenizer) : OrderedJson(nullptr);
     res.set_content(dump(chat_completion_json(header, content, reasoning, finish_reason_name(outcome.finish), lp, outcome.stats)), kJson);
     return;
@@ -162,7 +169,7 @@ void CompletionEndpoints::completion(const std::string& raw_body, httplib::Respo
       for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
     });
     record(outcome);
-    if (failed(outcome)) throw outcome_error(outcome);
+    if (unanswered(outcome)) throw outcome_error(outcome);
     int64_t offset = 0;
     const OrderedJson lp = top_logprobs >= 0 ? completion_logprobs_json(logprobs, ctx_.tokenizer, offset) : OrderedJson(nullptr);
     res.set_content(dump(completion_json(header, text, finish_reason_name(outcome.finish), lp, outcome.stats)), kJson);
@@ -225,7 +232,7 @@ void CompletionEndpoints::bench(const std::string& raw_body, httplib::Response& 
     reasoning += d.reasoning;
   });
   record(outcome, use_prefix_cache);
-  if (failed(outcome)) throw outcome_error(outcome);
+  if (unanswered(outcome)) throw outcome_error(outcome);
 
   OrderedJson out = chat_completion_json(header, content, reasoning, finish_reason_name(outcome.finish), nullptr, outcome.stats);
   const auto memory = gather_rank_memory(ctx_.scheduler, std::chrono::seconds(10));

@@ -508,9 +508,11 @@ def test_disconnect(port):
         print(f"   (slot freed {freed * 1000:.0f} ms after the disconnect)", flush=True)
 
 
-def test_nonstream_disconnect(port):
+def test_nonstream_disconnect(srv):
     """A non-streaming client sends nothing back until the answer is complete, so only its socket
     tells that it left: the server must notice and stop generating at once."""
+    port = srv.port
+
     def counters():
         _, _, m = request(port, "GET", "/metrics")
         text = m.decode()
@@ -542,6 +544,11 @@ def test_nonstream_disconnect(port):
     check("g: the non-streaming request was running when its client was killed", running)
     check("g: a killed non-streaming client frees its slot at once", freed is not None and freed < 1, f"after {freed}")
     check("g: ... long before max_tokens", 0 < generated < 60000, f"{generated} tokens generated")
+    logged = None
+    while time.time() - killed < 5 and not logged:
+        logged = re.search(r"POST /v1/chat/completions 499 prompt_tokens=\d+ completion_tokens=\d+ ", srv.read_log())
+        time.sleep(0.01)
+    check("g: the abandoned request is logged as 499 (client closed request)", logged, srv.read_log()[-500:])
     t1 = time.time()
     status, r = post_json(port, "/v1/chat/completions", {"messages": [{"role": "user", "content": "Next!"}],
                                                          "max_tokens": 8, "temperature": 0})
@@ -680,7 +687,7 @@ def main():
         test_curl(srv, user_text)
         test_concurrency(srv.port)
         test_disconnect(srv.port)
-        test_nonstream_disconnect(srv.port)
+        test_nonstream_disconnect(srv)
         test_port_in_use(srv.port, model_dir)
         test_access_log(srv)
     finally:
