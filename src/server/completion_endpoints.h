@@ -6,7 +6,8 @@
 // A streaming client that disconnects is noticed at the next write (a token or, while none
 // comes, a heartbeat every second) and its sequence is cancelled, which frees its engine slot
 // within one scheduler round. A non-streaming client writes nothing until the end, so its
-// socket is watched instead (request_context.h), with the same effect.
+// socket is watched instead (request_context.h), with the same effect; its request is logged
+// and counted with status 499 (client closed request).
 #pragma once
 
 #include "server/generation.h"

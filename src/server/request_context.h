@@ -24,8 +24,9 @@ void note_tokens(int64_t prompt_tokens, int64_t completion_tokens);
 
 // False once the client has closed or reset its connection. A non-streaming response sends
 // nothing until it is complete, so no failed write would tell; this looks at the socket
-// itself (never blocks; bytes of a pipelined next request do not count as a close). True when
-// the connection cannot be found (then nothing can be known).
+// itself (never blocks; bytes of a pipelined next request do not count as a close, but a client
+// that shuts down its sending side after the request does, as in llama-server). True when the
+// connection cannot be found (then nothing can be known).
 bool client_connected();
 
 // "127.0.0.1:53422 POST /v1/chat/completions 200 prompt_tokens=12 completion_tokens=40 812.3 ms",
