@@ -51,6 +51,8 @@ void listening_socket_options(int socket) {
   setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
 }
 
+// Orchestrators and Prometheus poll these every few seconds: a successful answer is logged at
+// debug level only, so the access log stays readable.
 bool routine_poll(const httplib::Request& req, const httplib::Response& res) {
   return req.method == "GET" && (req.path == "/health" || req.path == "/metrics") && res.status == 200;
 }
