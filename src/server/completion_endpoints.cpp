@@ -2,8 +2,10 @@
 
 #include "chat/tool_call_format.h"
 #include "server/api_error.h"
+#include "server/bench_stats.h"
 #include "server/chat_choice.h"
 #include "server/openai_response.h"
+#include "server/request_context.h"
 #include "server/request_defaults.h"
 #include "server/sse.h"
 
@@ -20,8 +22,15 @@ bool failed(const Outcome& outcome) {
   return outcome.finish == FinishReason::kError || outcome.finish == FinishReason::kAborted;
 }
 
+// A non-streaming request gets no answer when its generation failed or its client left.
+bool unanswered(const Outcome& outcome) { return failed(outcome) || outcome.finish == FinishReason::kCancelled; }
+
 // A generation that failed after the request was accepted: our fault (500), or shutdown (503).
+// A client that left is logged and counted as 499 (nginx's "client closed request"); nobody
+// reads the response.
 ApiError outcome_error(const Outcome& outcome) {
+  if (outcome.finish == FinishReason::kCancelled)
+    return ApiError(499, "the client closed the connection before the answer was complete", {}, "client_closed_request");
   const int status = outcome.finish == FinishReason::kAborted ? 503 : 500;
   return ApiError(status, "generation failed: " + outcome.error);
 }
@@ -52,7 +61,12 @@ std::vector<std::shared_ptr<SequenceChannel>> submit_choices(ServingContext& ctx
   }
   std::vector<std::shared_ptr<SequenceChannel>> channels;
   channels.reserve(requests.size());
-  for (SequenceRequest& r : requests) channels.push_back(ctx.scheduler.submit(std::move(r)));
+  try {
+    for (SequenceRequest& r : requests) channels.push_back(ctx.scheduler.submit(std::move(r)));
+  } catch (...) {  // e.g. the queue filled up part way: nobody will read the choices already in
+    for (const auto& channel : channels) channel->cancel();
+    throw;
+  }
   return channels;
 }
 
@@ -60,6 +74,20 @@ std::vector<std::shared_ptr<SequenceChannel>> submit_choices(ServingContext& ctx
 void add_choice_usage(SequenceStats& total, const SequenceStats& choice) {
   total.prompt_tokens = choice.prompt_tokens;
   total.completion_tokens += choice.completion_tokens;
+}
+
+// A non-streaming answer: gathers the deltas while watching the client's socket, so a client
+// that hangs up stops the generation within a token (or 100 ms while the prompt is still
+// being processed) instead of after max_tokens.
+Outcome collect(SequenceChannel& channel, std::optional<ReasoningSplitter::Start> reasoning,
+                const std::function<void(TextDelta&&)>& add) {
+  return pump(
+      channel, reasoning,
+      [&](TextDelta&& d) {
+        add(std::move(d));
+        return request_context::client_connected();
+      },
+      [] { return request_context::client_connected(); }, std::chrono::milliseconds(100));
 }
 
 std::string dump(const OrderedJson& value) { return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
@@ -96,8 +124,9 @@ void end_stream(SseWriter& sse, const Outcome& outcome, const ResponseHeader& he
 
 }  // namespace
 
-void CompletionEndpoints::record(const Outcome& outcome) {
-  metrics_.add_tokens(outcome.stats.prompt_tokens, outcome.stats.completion_tokens);
+void CompletionEndpoints::record(const Outcome& outcome, bool used_prefix_cache) {
+  metrics_.add_sequence(outcome.stats, used_prefix_cache);
+  request_context::note_tokens(outcome.stats.prompt_tokens, outcome.stats.completion_tokens);
   if (outcome.finish == FinishReason::kCancelled) metrics_.count_cancelled();
 }
 
@@ -118,14 +147,13 @@ void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& r
     for (const std::shared_ptr<SequenceChannel>& channel : channels) {
       ChatChoiceBuilder builder(params.tools, format);
       std::vector<TokenLogprob> logprobs;
-      const Outcome outcome = pump(*channel, prompt.reasoning, [&](TextDelta&& d) {
+      const Outcome outcome = collect(*channel, prompt.reasoning, [&](TextDelta&& d) {
         builder.push(d);
         for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
-        return true;
       });
       builder.finish();
       record(outcome);
-      if (failed(outcome)) throw outcome_error(outcome);
+      if (unanswered(outcome)) throw outcome_error(outcome);
       add_choice_usage(usage, outcome.stats);
       choices.push_back({builder.content(), builder.reasoning(), builder.tool_calls(), builder.finish_reason(outcome.finish),
                          top_logprobs >= 0 ? chat_logprobs_json(logprobs, ctx_.tokenizer) : OrderedJson(nullptr)});
@@ -209,13 +237,12 @@ void CompletionEndpoints::completion(const std::string& raw_body, httplib::Respo
     CancelOnExit guard{channel};
     std::string text;
     std::vector<TokenLogprob> logprobs;
-    const Outcome outcome = pump(*channel, std::nullopt, [&](TextDelta&& d) {
+    const Outcome outcome = collect(*channel, std::nullopt, [&](TextDelta&& d) {
       text += d.content;
       for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
-      return true;
     });
     record(outcome);
-    if (failed(outcome)) throw outcome_error(outcome);
+    if (unanswered(outcome)) throw outcome_error(outcome);
     int64_t offset = 0;
     const OrderedJson lp = top_logprobs >= 0 ? completion_logprobs_json(logprobs, ctx_.tokenizer, offset) : OrderedJson(nullptr);
     res.set_content(dump(completion_json(header, text, finish_reason_name(outcome.finish), lp, outcome.stats)), kJson);
@@ -257,45 +284,34 @@ void CompletionEndpoints::bench(const std::string& raw_body, httplib::Response& 
   body.erase("stream");  // always measured non-streaming
   body.erase("stream_options");
   apply_request_defaults(body, ctx_.request_defaults);
+  // As exo's bench endpoint: generate exactly max_tokens unless told otherwise, and say
+  // whether to use the prefix cache.
+  if (!body.contains("ignore_eos")) body["ignore_eos"] = true;
+  bool use_prefix_cache = true;
+  if (body.contains("use_prefix_cache")) {
+    if (!body["use_prefix_cache"].is_boolean()) bad_request("'use_prefix_cache' must be a boolean", "use_prefix_cache");
+    use_prefix_cache = body["use_prefix_cache"].get<bool>();
+    body.erase("use_prefix_cache");
+  }
   const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
   SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);
+  request.use_prefix_cache = use_prefix_cache;
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
   std::shared_ptr<SequenceChannel> channel = ctx_.scheduler.submit(std::move(request));
   CancelOnExit guard{channel};
   std::string content, reasoning;
-  const Outcome outcome = pump(*channel, prompt.reasoning, [&](TextDelta&& d) {
+  const Outcome outcome = collect(*channel, prompt.reasoning, [&](TextDelta&& d) {
     content += d.content;
     reasoning += d.reasoning;
-    return true;
   });
-  record(outcome);
-  if (failed(outcome)) throw outcome_error(outcome);
+  record(outcome, use_prefix_cache);
+  if (unanswered(outcome)) throw outcome_error(outcome);
 
   OrderedJson out = chat_completion_json(header, content, reasoning, finish_reason_name(outcome.finish), nullptr, outcome.stats);
-  const SequenceStats& s = outcome.stats;
-  out["prompt_tokens"] = s.prompt_tokens;
-  out["generation_tokens"] = s.completion_tokens;
-  out["prompt_tps"] = s.prompt_seconds > 0 ? static_cast<double>(s.prompt_tokens) / s.prompt_seconds : 0.0;
-  out["generation_tps"] = s.decode_seconds > 0 ? static_cast<double>(s.completion_tokens) / s.decode_seconds : 0.0;
-  out["prompt_seconds"] = s.prompt_seconds;
-  out["generation_seconds"] = s.decode_seconds;
-  out["time_to_first_token_seconds"] = s.first_token_seconds;
-  out["queue_seconds"] = s.queue_seconds;
-  if (auto memory = gather_rank_memory(ctx_.scheduler, std::chrono::seconds(10))) {
-    metrics_.set_rank_memory(*memory);
-    OrderedJson per_rank = OrderedJson::array();
-    int64_t peak = 0;
-    for (const MemoryUsage& m : *memory) {
-      per_rank.push_back(m.peak_resident_bytes);
-      peak = std::max(peak, m.peak_resident_bytes);
-    }
-    out["peak_memory_bytes"] = peak;
-    out["peak_memory_bytes_per_rank"] = std::move(per_rank);
-  } else {
-    out["peak_memory_bytes"] = nullptr;
-    out["peak_memory_bytes_per_rank"] = nullptr;
-  }
+  const auto memory = gather_rank_memory(ctx_.scheduler, std::chrono::seconds(10));
+  if (memory) metrics_.set_rank_memory(*memory);
+  add_bench_stats(out, outcome.stats, memory);
   res.set_content(dump(out), kJson);
 }
 

@@ -69,6 +69,12 @@ SequenceRequest make_sequence_request(const ServingContext& ctx, const Generatio
                    fmt::format("This model's maximum context length is {} tokens. However, your prompt has {} tokens, "
                                "which leaves no room for the completion.", ctx.context_size, n),
                    "messages", "context_length_exceeded");
+  if (gen.max_tokens && *gen.max_tokens > ctx.context_size - n)
+    throw ApiError(400,
+                   fmt::format("This model's maximum context length is {} tokens. However, you requested {} tokens ({} in "
+                               "the prompt, {} for the completion). Please reduce the length of the prompt or max_tokens.",
+                               ctx.context_size, n + *gen.max_tokens, n, *gen.max_tokens),
+                   "max_tokens", "context_length_exceeded");
   SequenceRequest request;
   request.prompt = std::move(prompt);
   for (const auto& [id, bias] : gen.sampling.logit_bias)
@@ -85,7 +91,8 @@ SequenceRequest make_sequence_request(const ServingContext& ctx, const Generatio
 }
 
 Outcome pump(SequenceChannel& channel, std::optional<ReasoningSplitter::Start> reasoning,
-             const std::function<bool(TextDelta&&)>& on_delta, const std::function<bool()>& on_idle) {
+             const std::function<bool(TextDelta&&)>& on_delta, const std::function<bool()>& on_idle,
+             std::chrono::milliseconds idle_interval) {
   std::optional<ReasoningSplitter> splitter;
   if (reasoning) splitter.emplace(*reasoning);
   bool gone = false;
@@ -99,7 +106,7 @@ Outcome pump(SequenceChannel& channel, std::optional<ReasoningSplitter::Start> r
   std::vector<SequenceEvent> events;
   for (;;) {
     events.clear();
-    if (!channel.take(events, std::chrono::milliseconds(1000))) {
+    if (!channel.take(events, idle_interval)) {
       if (!gone && on_idle && !on_idle()) {
         gone = true;
         channel.cancel();
