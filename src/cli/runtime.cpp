@@ -98,6 +98,12 @@ int launcher_rank() {
   return 0;
 }
 
+int launcher_size() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"})
+    if (const char* value = std::getenv(var)) return std::atoi(value);
+  return 1;
+}
+
 int64_t peak_rss_bytes() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);

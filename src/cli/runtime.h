@@ -51,6 +51,8 @@ std::vector<int32_t> parse_id_list(const std::string& text, const std::string& o
 // This process's rank as the launcher (mpirun) set it, readable before MPI is initialised:
 // work that only rank 0 does (reading prompts, binding a port) can start before the model loads.
 int launcher_rank();
+// Number of processes the launcher started (1 without mpirun).
+int launcher_size();
 
 // Peak resident set size of this process, bytes.
 int64_t peak_rss_bytes();
