@@ -66,8 +66,8 @@ void write_outputs(const QuantizeOptions& o) {
   const Checkpoint checkpoint = Checkpoint::open(o.model);
   const MlxExportPlan plan = plan_mlx_export(checkpoint, config, o.bits, o.group);
   nlohmann::ordered_json config_json = read_json(fs::path(o.model) / "config.json");
-  config_json["quantization"] = plan.quantization;
-  config_json["quantization_config"] = plan.quantization;  // mlx-lm writes both
+  config_json["quantization"] = mlx_quantization_block(plan);
+  config_json["quantization_config"] = config_json["quantization"];  // mlx-lm writes both
 
   fs::create_directories(o.out);
   ThreadPool pool(o.threads);

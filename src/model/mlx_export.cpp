@@ -15,10 +15,6 @@ namespace {
 
 constexpr size_t kBlockBytes = size_t{64} << 20;  // input bytes converted at a time
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 int64_t row_count(const TensorInfo& t) { return t.shape.empty() ? 1 : t.numel() / std::max<int64_t>(t.shape.back(), 1); }
 int64_t col_count(const TensorInfo& t) { return t.shape.empty() ? 1 : t.shape.back(); }
@@ -26,14 +22,14 @@ ExportSource whole(const TensorInfo& t) { return {&t, 0, row_count(t)}; }
 
 // A Linear/Embedding weight: mlx-lm quantizes every one (conv1d is a convolution, norms are 1-D).
 bool is_quantizable(const std::string& name, const std::vector<int64_t>& shape) {
-  return ends_with(name, ".weight") && shape.size() >= 2 && !ends_with(name, "conv1d.weight");
+  return name.ends_with(".weight") && shape.size() >= 2 && !name.ends_with("conv1d.weight");
 }
 
 // "layers.3.mlp.experts.5.gate_proj.weight" → expert 5, projection "gate_proj" (false otherwise).
 bool parse_per_expert(const std::string& local, std::string* layer_mlp, int64_t* expert, std::string* proj) {
   const std::string marker = ".mlp.experts.";
   const size_t at = local.find(marker);
-  if (at == std::string::npos || !ends_with(local, ".weight")) return false;
+  if (at == std::string::npos || !local.ends_with(".weight")) return false;
   const size_t begin = at + marker.size();
   const size_t dot = local.find('.', begin);
   if (dot == std::string::npos || dot == begin) return false;
@@ -50,9 +46,8 @@ class Planner {
   Planner(const Checkpoint& ckpt, const ModelConfig& config, int bits, int group)
       : ckpt_(ckpt), config_(config), bits_(bits), group_(group), in_(detect_tensor_names(ckpt, config)),
         out_(mlx_tensor_names(config)) {
-    plan_.quantization["group_size"] = group;
-    plan_.quantization["bits"] = bits;
-    plan_.quantization["mode"] = "affine";
+    plan_.bits = bits;
+    plan_.group_size = group;
   }
 
   MlxExportPlan run() {
@@ -60,11 +55,6 @@ class Planner {
     for (const auto& [name, info] : ckpt_.all()) place(name, *info);
     std::sort(plan_.tensors.begin(), plan_.tensors.end(),
               [](const ExportTensor& a, const ExportTensor& b) { return a.name < b.name; });
-    for (const ExportTensor& t : plan_.tensors) {
-      if (t.kind != ExportKind::kQuantize) continue;
-      const auto ov = mlx_quant_override(t.module(), t.shape.back(), group_);
-      if (ov) plan_.quantization[t.module()] = {{"group_size", t.group_size}, {"bits", t.bits}};
-    }
     return std::move(plan_);
   }
 
@@ -76,7 +66,7 @@ class Planner {
       fail("{}: config.json has a 'quantization' block: the checkpoint is already quantized (tessera quantize "
            "needs float weights: bf16, f16 or f32)", where());
     for (const auto& [name, info] : ckpt_.all())
-      if (ends_with(name, ".scales") || info->dtype == DType::kU32)
+      if (name.ends_with(".scales") || info->dtype == DType::kU32)
         fail("{}: tensor '{}' ({}) is quantized already: tessera quantize needs float weights", where(), name,
              dtype_name(info->dtype));
   }
@@ -91,19 +81,19 @@ class Planner {
       ++plan_.skipped_tensors;  // the head is the embedding; a stored copy is redundant
       return;
     }
-    if (!starts_with(name, in_.model_prefix))
+    if (!name.starts_with(in_.model_prefix))
       fail("{}: tensor '{}' has no place in the MLX layout (it is neither under '{}' nor the lm_head)", where(), name,
            in_.model_prefix);
     const std::string local = name.substr(in_.model_prefix.size());
     const std::string out = out_.model_prefix + local;
-    if (ends_with(local, ".mlp.experts.gate_up_proj")) return split_gate_up(local, info);
-    if (ends_with(local, ".mlp.experts.down_proj"))
+    if (local.ends_with(".mlp.experts.gate_up_proj")) return split_gate_up(local, info);
+    if (local.ends_with(".mlp.experts.down_proj"))
       return add(out_.model_prefix + local.substr(0, local.size() - 17) + "switch_mlp.down_proj.weight", info.shape,
                  {whole(info)}, info.dtype);
     std::string layer_mlp, proj;
     int64_t expert = 0;
     if (parse_per_expert(local, &layer_mlp, &expert, &proj)) return stack_experts(layer_mlp, expert, proj, info);
-    if (ends_with(local, "linear_attn.conv1d.weight") && info.shape.size() == 3 && info.shape[1] == 1 &&
+    if (local.ends_with("linear_attn.conv1d.weight") && info.shape.size() == 3 && info.shape[1] == 1 &&
         info.shape[2] != 1)  // HF [C, 1, K] → MLX [C, K, 1]: the same bytes
       return add(out, {info.shape[0], info.shape[2], 1}, {whole(info)}, info.dtype);
     if (config_.zero_centred_norms() && !in_.mlx_sanitized && is_zero_centred_norm(local)) {
@@ -265,10 +255,18 @@ void write_plain(const ExportTensor& t, CheckpointWriter& writer) {
 
 }  // namespace
 
-std::string ExportTensor::module() const { return ends_with(name, ".weight") ? name.substr(0, name.size() - 7) : name; }
+std::string ExportTensor::module() const { return name.ends_with(".weight") ? name.substr(0, name.size() - 7) : name; }
 
 MlxExportPlan plan_mlx_export(const Checkpoint& checkpoint, const ModelConfig& config, int bits, int group_size) {
   return Planner(checkpoint, config, bits, group_size).run();
+}
+
+nlohmann::ordered_json mlx_quantization_block(const MlxExportPlan& plan) {
+  nlohmann::ordered_json block = {{"group_size", plan.group_size}, {"bits", plan.bits}, {"mode", "affine"}};
+  for (const ExportTensor& t : plan.tensors)
+    if (t.kind == ExportKind::kQuantize && mlx_quant_override(t.module(), t.shape.back(), plan.group_size))
+      block[t.module()] = {{"group_size", t.group_size}, {"bits", t.bits}};
+  return block;
 }
 
 std::vector<TensorSpec> export_tensor_specs(const MlxExportPlan& plan) {

@@ -47,14 +47,19 @@ struct ExportTensor {
 
 struct MlxExportPlan {
   std::vector<ExportTensor> tensors;
-  nlohmann::ordered_json quantization;  // config.json's "quantization" (and "quantization_config") block
-  int64_t skipped_tensors = 0;          // vision tower / MTP tensors left out
+  int bits = 0;                 // the global settings; some modules have their own (overrides)
+  int group_size = 0;
+  int64_t skipped_tensors = 0;  // vision tower / MTP tensors left out
 };
 
 // Throws tessera::Error naming the problem: a checkpoint that is already quantized, a quantized
 // tensor whose input dimension `group_size` does not divide, a non-float weight, a tensor with no
 // place in the MLX layout, a missing expert.
 MlxExportPlan plan_mlx_export(const Checkpoint& checkpoint, const ModelConfig& config, int bits, int group_size);
+
+// config.json's "quantization" block (mlx-lm writes it again as "quantization_config"): global
+// group_size, bits, mode "affine", then one entry per module quantized with its own settings.
+nlohmann::ordered_json mlx_quantization_block(const MlxExportPlan& plan);
 
 // The safetensors entries the plan writes (codes U32, scales and biases BF16).
 std::vector<TensorSpec> export_tensor_specs(const MlxExportPlan& plan);

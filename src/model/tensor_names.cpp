@@ -6,9 +6,6 @@ namespace tessera {
 
 namespace {
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 }  // namespace
 
 bool is_skipped_tensor(const std::string& name) {
@@ -73,12 +70,12 @@ bool is_zero_centred_norm(const std::string& local) {
   if (local == "norm.weight") return true;
   for (const char* suffix : {".input_layernorm.weight", ".post_attention_layernorm.weight", ".self_attn.q_norm.weight",
                              ".self_attn.k_norm.weight"})
-    if (ends_with(local, suffix)) return true;
+    if (local.ends_with(suffix)) return true;
   return false;
 }
 
 std::optional<QuantOverride> mlx_quant_override(const std::string& module, int64_t in_features, int global_group) {
-  if (!ends_with(module, ".mlp.gate") && !ends_with(module, ".mlp.shared_expert_gate")) return std::nullopt;
+  if (!module.ends_with(".mlp.gate") && !module.ends_with(".mlp.shared_expert_gate")) return std::nullopt;
   for (int group : {64, global_group})
     if (in_features % group == 0) return QuantOverride{true, 8, group};
   return QuantOverride{false, 0, 0};
