@@ -3,8 +3,8 @@
 
     /usr/bin/python3 bench/run_bench.py [--model DIR] [--prompt 512] [--gen 128] [--quick]
 
-builds the memory-bandwidth probe (../shared/tools/membw.c), measures read bandwidth in this run,
-writes the benchmark checkpoint with ../shared/tools/make_bench_model.py if DIR has none, then runs
+builds the memory-bandwidth probe (bench/membw.c), measures read bandwidth in this run,
+writes the benchmark checkpoint with tools/make_bench_model.py if DIR has none, then runs
 `tessera bench` for bf16, q8 and q4 with 1 and 2 threads, and tensor-parallel over loopback
 (mpirun -np 2, 1 thread per rank), and prints a table: decode and prefill tok/s, the bandwidth the
 decode speed implies (weight bytes read per token x tok/s), that as a % of the measured bandwidth,
@@ -20,7 +20,6 @@ import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-SHARED = os.environ.get("TESSERA_SHARED", os.path.join(ROOT, "..", "shared"))
 BIN = os.path.join(ROOT, "build", "tessera")
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--mca", "mpi_yield_when_idle", "1"]
 
@@ -43,10 +42,10 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated row names to run, e.g. 'q8,q4'")
     a = ap.parse_args()
     probe = os.path.join(ROOT, "build", "membw")
-    sh(["gcc", "-O3", "-march=native", "-fopenmp", os.path.join(SHARED, "tools", "membw.c"), "-o", probe])
+    sh(["gcc", "-O3", "-march=native", "-fopenmp", os.path.join(ROOT, "bench", "membw.c"), "-o", probe])
     if not os.path.exists(os.path.join(a.model, "config.json")):
         print(f"writing the benchmark checkpoint to {a.model} (~2.5 min, 6.8 GB)", flush=True)
-        subprocess.run(["/usr/bin/python3", os.path.join(SHARED, "tools", "make_bench_model.py"), a.model], check=True)
+        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "make_bench_model.py"), a.model], check=True)
     cpu = sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip()
     print(f"machine: {cpu}, {os.cpu_count()} cores; prompt {a.prompt}, generate {a.gen}")
     rows = []

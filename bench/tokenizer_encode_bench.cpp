@@ -15,7 +15,7 @@
 namespace {
 
 std::filesystem::path qwen3_dir() {
-  return std::filesystem::path(TESSERA_SHARED_DIR) / "data/tokenizers/qwen3";
+  return std::filesystem::path(TESSERA_TEST_DATA_DIR) / "tokenizers/qwen3";
 }
 
 const tessera::Tokenizer& qwen3() {

@@ -9,7 +9,9 @@ import numpy as np
 
 SOURCE = os.environ.get("TESSERA_SOURCE", os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 BIN = os.environ.get("TESSERA_BIN", os.path.join(SOURCE, "build", "tessera"))
-SHARED = os.environ.get("TESSERA_SHARED", os.path.abspath(os.path.join(SOURCE, "..", "shared")))
+# Test fixtures kept in the repository (tests/data/SOURCES.md): golden checkpoints, tokenizer files.
+DATA = os.environ.get("TESSERA_DATA", os.path.join(SOURCE, "tests", "data"))
+TOKENIZERS = os.path.join(DATA, "tokenizers")
 WORK = os.environ.get("TESSERA_WORK", os.path.join(SOURCE, "build", "test-work"))
 PY = "/usr/bin/python3"
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--mca", "mpi_yield_when_idle", "1"]

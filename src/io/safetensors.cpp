@@ -16,6 +16,16 @@ int64_t TensorInfo::numel() const {
   return n;
 }
 
+float TensorInfo::element_f32(int64_t i) const {
+  uint16_t half = 0;
+  switch (dtype) {
+    case DType::kF32: { float v; std::memcpy(&v, data + i * 4, 4); return v; }
+    case DType::kBF16: std::memcpy(&half, data + i * 2, 2); return bf16_to_f32(half);
+    case DType::kF16: std::memcpy(&half, data + i * 2, 2); return f16_to_f32(half);
+    default: return 0;
+  }
+}
+
 std::string TensorInfo::shape_string() const {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);

@@ -25,6 +25,7 @@ struct TensorInfo {
   const MappedFile* file = nullptr;
 
   int64_t numel() const;
+  float element_f32(int64_t i) const;  // element i (row-major) of an F32, BF16 or F16 tensor; 0 otherwise
   std::string shape_string() const;  // "[256, 64]"
 };
 

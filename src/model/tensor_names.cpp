@@ -55,4 +55,30 @@ TensorNames detect_tensor_names(const Checkpoint& ckpt, const ModelConfig& confi
   return n;
 }
 
+TensorNames mlx_tensor_names(const ModelConfig& config) {
+  TensorNames n;
+  const bool conditional = config.nested_text_config &&
+                           (config.family == Family::kQwen35 || config.family == Family::kQwen35Moe);
+  n.model_prefix = conditional ? "language_model.model." : "model.";
+  if (!config.tie_word_embeddings) n.lm_head = conditional ? "language_model.lm_head.weight" : "lm_head.weight";
+  n.mlx_sanitized = true;
+  n.experts = ExpertLayout::kSwitchMlp;
+  return n;
+}
+
+bool is_zero_centred_norm(const std::string& local) {
+  if (local == "norm.weight") return true;
+  for (const char* suffix : {".input_layernorm.weight", ".post_attention_layernorm.weight", ".self_attn.q_norm.weight",
+                             ".self_attn.k_norm.weight"})
+    if (local.ends_with(suffix)) return true;
+  return false;
+}
+
+std::optional<QuantOverride> mlx_quant_override(const std::string& module, int64_t in_features, int global_group) {
+  if (!module.ends_with(".mlp.gate") && !module.ends_with(".mlp.shared_expert_gate")) return std::nullopt;
+  for (int group : {64, global_group})
+    if (in_features % group == 0) return QuantOverride{true, 8, group};
+  return QuantOverride{false, 0, 0};
+}
+
 }  // namespace tessera

@@ -10,6 +10,7 @@
 #include "io/model_config.h"
 #include "io/safetensors.h"
 
+#include <optional>
 #include <string>
 
 namespace tessera {
@@ -31,5 +32,27 @@ TensorNames detect_tensor_names(const Checkpoint& checkpoint, const ModelConfig&
 
 // True for tensors a text-only engine skips on purpose (vision tower, MTP head).
 bool is_skipped_tensor(const std::string& name);
+
+// --- the mlx-community layout, as `tessera quantize` writes it (spec §2.6, §5.4) ---
+
+// Prefix and head name mlx-lm saves a model of this config under: "language_model.model." and
+// "language_model.lm_head.weight" for qwen3_5(_moe) with a nested text_config, else "model." and
+// "lm_head.weight" (flat configs, Qwen3-Next, Qwen3-MoE). mlx_sanitized is true, experts kSwitchMlp.
+TensorNames mlx_tensor_names(const ModelConfig& config);
+
+// `local` is a name after the model prefix ("layers.3.input_layernorm.weight"). True for the
+// zero-centred RMSNorm weights whose +1 mlx-lm's sanitize bakes in: input_layernorm,
+// post_attention_layernorm, the final norm, q_norm, k_norm (never linear_attn.norm).
+bool is_zero_centred_norm(const std::string& local);
+
+// mlx-lm's per-module quantization predicate (spec §5.4): the MoE router (`….mlp.gate`) and
+// `….mlp.shared_expert_gate` are kept at 8 bits with group 64 (or `global_group` when 64 does not
+// divide in_features). `module` is the module path without ".weight".
+struct QuantOverride {
+  bool quantized = true;  // false: no group size divides in_features, the module stays float
+  int bits = 8;
+  int group_size = 64;
+};
+std::optional<QuantOverride> mlx_quant_override(const std::string& module, int64_t in_features, int global_group);
 
 }  // namespace tessera

@@ -23,17 +23,6 @@ namespace {
 
 std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
-bool is_float(DType d) { return d == DType::kF32 || d == DType::kBF16 || d == DType::kF16; }
-
-float element_f32(const TensorInfo& t, int64_t i) {
-  switch (t.dtype) {
-    case DType::kF32: { float v; std::memcpy(&v, t.data + i * 4, 4); return v; }
-    case DType::kBF16: { uint16_t v; std::memcpy(&v, t.data + i * 2, 2); return bf16_to_f32(v); }
-    case DType::kF16: { uint16_t v; std::memcpy(&v, t.data + i * 2, 2); return f16_to_f32(v); }
-    default: return 0;
-  }
-}
-
 // Scales and biases stay bf16 when both are stored so (matrix.h, GroupParams); else fp32.
 bool keeps_bf16_params(const TensorInfo& scales, const TensorInfo& biases) {
   return scales.dtype == DType::kBF16 && biases.dtype == DType::kBF16;
@@ -54,8 +43,8 @@ void copy_group_params(const TensorInfo& scales, const TensorInfo& biases, int64
     std::memcpy(&m->scales.bf16[dst], scales.data + src * 2, 2);
     std::memcpy(&m->biases.bf16[dst], biases.data + src * 2, 2);
   } else {
-    m->scales.f32[dst] = element_f32(scales, src);
-    m->biases.f32[dst] = element_f32(biases, src);
+    m->scales.f32[dst] = scales.element_f32(src);
+    m->biases.f32[dst] = biases.element_f32(src);
   }
 }
 
@@ -78,7 +67,7 @@ const TensorInfo& WeightLoader::expect(const std::string& tensor, const std::vec
   if (info->shape != shape)
     fail("{}: tensor '{}' has shape {} but the config implies {}", info->file->path().string(), tensor,
          info->shape_string(), shape_str(shape));
-  if (!is_float(info->dtype))
+  if (!is_float_dtype(info->dtype))
     fail("{}: tensor '{}' has dtype {}, expected a float type (F32, BF16, F16)", info->file->path().string(),
          tensor, dtype_name(info->dtype));
   return *info;
@@ -137,7 +126,7 @@ bool WeightLoader::quantized_info(const SourceSlice& part, Quantized* q) {
       packed * 32 != cols * bits)
     fail("{}: quantized tensor '{}' has packed shape {}; {} bits over {} columns needs {} + [{}] uint32 words",
          where, part.tensor, weight->shape_string(), bits, cols, shape_str(lead), cols * bits / 32);
-  if (!is_float(scales->dtype) || !is_float(biases->dtype))
+  if (!is_float_dtype(scales->dtype) || !is_float_dtype(biases->dtype))
     fail("{}: '{}.scales'/'.biases' must be float, found {}", where, base, dtype_name(scales->dtype));
   *q = {weight, scales, biases, bits, group};
   return true;
@@ -284,7 +273,7 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts_i
                         static_cast<size_t>(cols) * 2);
           } else {
             float* dst = reinterpret_cast<float*>(m.data.data()) + out_row * cols;
-            for (int64_t c = 0; c < cols; ++c) dst[c] = element_f32(t, src_row * full_cols + p.cols.begin + c);
+            for (int64_t c = 0; c < cols; ++c) dst[c] = t.element_f32(src_row * full_cols + p.cols.begin + c);
           }
         }
       }
@@ -312,7 +301,7 @@ std::vector<float> WeightLoader::vector(const std::string& tensor, const std::ve
   std::vector<float> out;
   out.reserve(static_cast<size_t>(n));
   for (const Range& r : ranges)
-    for (int64_t i = r.begin; i < r.end; ++i) out.push_back(element_f32(t, i) + (add_one ? 1.0f : 0.0f));
+    for (int64_t i = r.begin; i < r.end; ++i) out.push_back(t.element_f32(i) + (add_one ? 1.0f : 0.0f));
   bytes_loaded_ += out.size() * 4;
   return out;
 }

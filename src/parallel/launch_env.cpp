@@ -8,7 +8,7 @@ namespace {
 
 // OpenMPI sets OMPI_COMM_WORLD_*; MPICH/Hydra and Slurm's PMI set PMI_*; PMIx launchers PMIX_RANK.
 constexpr std::initializer_list<const char*> kRankVariables = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
-constexpr std::initializer_list<const char*> kSizeVariables = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+constexpr std::initializer_list<const char*> kSizeVariables = {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"};
 
 const char* first_set(std::initializer_list<const char*> names) {
   for (const char* name : names)
@@ -23,6 +23,11 @@ bool launched_under_mpi() { return first_set(kRankVariables) != nullptr || first
 int launcher_rank() {
   const char* value = first_set(kRankVariables);
   return value ? std::atoi(value) : 0;
+}
+
+int launcher_size() {
+  const char* value = first_set(kSizeVariables);
+  return value ? std::atoi(value) : 1;
 }
 
 }  // namespace tessera

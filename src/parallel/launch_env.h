@@ -11,5 +11,7 @@ bool launched_under_mpi();
 
 // This process's rank as the launcher set it; 0 when not launched by one.
 int launcher_rank();
+// Number of processes the launcher started; 1 when not launched by one.
+int launcher_size();
 
 }  // namespace tessera

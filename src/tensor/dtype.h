@@ -12,6 +12,7 @@ namespace tessera {
 enum class DType { kF32, kBF16, kF16, kU32, kI32, kU8, kI64, kF64 };
 
 size_t dtype_size(DType dtype);
+inline bool is_float_dtype(DType d) { return d == DType::kF32 || d == DType::kBF16 || d == DType::kF16; }
 std::string_view dtype_name(DType dtype);                // safetensors spelling: "BF16", ...
 bool parse_safetensors_dtype(std::string_view name, DType* out);
 

@@ -1,5 +1,5 @@
 // Chat-template engine tests. The main check renders every `kind: "chat_template"` example of
-// shared/data/tokenizers/{qwen3,qwen3.5}/examples.jsonl (produced by Python Jinja2 3.1.6 set up
+// tests/data/tokenizers/{qwen3,qwen3.5}/examples.jsonl (produced by Python Jinja2 3.1.6 set up
 // as HF's apply_chat_template) and compares byte for byte. The rest pins loader behaviour,
 // error reporting, and a few renders whose expected text was produced by Python Jinja2 with the
 // same environment (see jinja_oracle_test.py for the wide comparison).
@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
-const fs::path kTokenizers = fs::path(TESSERA_SHARED_DIR) / "data" / "tokenizers";
+const fs::path kTokenizers = fs::path(TESSERA_TEST_DATA_DIR) / "tokenizers";
 
 std::string render(const std::string& source, const ojson& context = ojson::object()) {
   return ChatTemplate::from_string(source).render(context);

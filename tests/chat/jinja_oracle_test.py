@@ -9,7 +9,7 @@ Outputs must be byte-identical; when Jinja2 raises, tessera must fail too, and f
 raise_exception() its message must contain the template's text.
 
 Cases: small templates covering each supported feature, then both real templates
-(shared/data/tokenizers/qwen3 and qwen3.5) over varied conversations, then generated cases
+(tests/data/tokenizers/qwen3 and qwen3.5) over varied conversations, then generated cases
 (fixed seed): random whitespace-control templates, random expressions, random conversations.
 
 Run: TESSERA_BIN=build/tessera /usr/bin/python3 tests/chat/jinja_oracle_test.py
@@ -30,9 +30,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("TESSERA_SOURCE", os.path.dirname(os.path.dirname(HERE)))
-SHARED = os.environ.get("TESSERA_SHARED", os.path.join(os.path.dirname(SOURCE), "shared"))
 BIN = os.environ.get("TESSERA_BIN", os.path.join(SOURCE, "build", "tessera"))
-TOKENIZERS = os.path.join(SHARED, "data", "tokenizers")
+TOKENIZERS = os.path.join(os.environ.get("TESSERA_DATA", os.path.join(SOURCE, "tests", "data")), "tokenizers")
 
 
 # ---- the oracle: Jinja2 set up as transformers.utils.chat_template_utils does --------------

@@ -16,7 +16,7 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-const std::filesystem::path kTokenizers = std::filesystem::path(TESSERA_SHARED_DIR) / "data" / "tokenizers";
+const std::filesystem::path kTokenizers = std::filesystem::path(TESSERA_TEST_DATA_DIR) / "tokenizers";
 
 ojson weather_tool() {
   return ojson::parse(R"({"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",

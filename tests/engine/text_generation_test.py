@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 
-from tessera_testlib import DEMO_TOKENIZER, SHARED, Checks, make_checkpoint, run, run_json, work_dir
+from tessera_testlib import DEMO_TOKENIZER, TOKENIZERS, Checks, make_checkpoint, run, run_json, work_dir
 
 checks = Checks("text_generation")
 model = make_checkpoint("text-qwen3_5_moe", "--family", "qwen3_5_moe", "--seed", "51", "--vocab", "8192",
@@ -66,7 +66,7 @@ checks.check(res["finish_reason"] == "stop" and res["text"] == prefix,
 think_model = os.path.join(work_dir("text"), "think-model")
 shutil.rmtree(think_model, ignore_errors=True)
 shutil.copytree(model, think_model)
-shutil.copy(os.path.join(SHARED, "data", "tokenizers", "qwen3.5", "chat_template.jinja"), think_model)
+shutil.copy(os.path.join(TOKENIZERS, "qwen3.5", "chat_template.jinja"), think_model)
 r = run_json(["generate", "--model", think_model, "--messages", messages, "--max-tokens", "12"])
 checks.check(r.get("reasoning") and r["text"] == "", "Qwen3.5 template: output inside the open <think> is reasoning")
 r2 = run_json(["generate", "--model", think_model, "--messages", messages, "--max-tokens", "12", "--enable-thinking", "false"])

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 import reference_forward
-from tessera_testlib import Checks, SHARED, engine_logits, make_checkpoint, max_rel_diff
+from tessera_testlib import DATA, Checks, engine_logits, make_checkpoint, max_rel_diff
 
 TOL = 1e-4
 checks = Checks("engine_vs_reference")
@@ -68,7 +68,7 @@ for name in ["qwen3_5_moe", "qwen3_next", "qwen3_moe", "qwen3_5_moe-mlx4"]:
         checks.check(d <= TOL, f"{name}: prefill({n}) + decode({70 - n}) == prefill(70): rel diff {d:.2e}")
 
 # Golden checkpoints: expected logits from an independent float32 implementation.
-golden_root = os.path.join(SHARED, "data", "golden")
+golden_root = os.path.join(DATA, "golden")
 for name in sorted(os.listdir(golden_root)):
     d = os.path.join(golden_root, name)
     if not os.path.isdir(d):

@@ -32,11 +32,8 @@ def check(name, cond, detail=""):
         print(("PASS " if cond else "FAIL ") + name + (f"  ({detail})" if detail else ""), flush=True)
 
 
-def shared_dir():
-    for c in (os.environ.get("TESSERA_SHARED"), os.path.join(ROOT, "..", "shared"), "/work/shared"):
-        if c and os.path.isdir(os.path.join(c, "data")):
-            return os.path.abspath(c)
-    return None
+# Tokenizer fixtures kept in the repository (tests/data/SOURCES.md).
+TOKENIZERS = os.path.join(os.environ.get("TESSERA_DATA") or os.path.join(ROOT, "tests", "data"), "tokenizers")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,11 +464,8 @@ def test_safetensors_io(tmp):
 
 
 def test_tokenizer(tmp):
-    sd = shared_dir()
-    src = os.path.join(sd, "data", "tokenizers", "qwen3") if sd else None
-    if not src or not os.path.exists(os.path.join(src, "tokenizer.json")):
-        print("skip tokenizer test: shared/data/tokenizers/qwen3 not found")
-        return
+    src = os.path.join(TOKENIZERS, "qwen3")
+    check("tokenizer fixture present", os.path.exists(os.path.join(src, "tokenizer.json")), src)
     for fam in ("qwen3_5_moe", "qwen3_next"):
         d = gen(os.path.join(tmp, f"tok-{fam}"), "--family", fam, "--seed", 2, "--tokenizer", src)
         tok = json.load(open(os.path.join(d, "tokenizer.json"), encoding="utf-8"))

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The NumPy reference (tools/reference_forward.py) against the golden checkpoints in shared/data/golden:
+"""The NumPy reference (tools/reference_forward.py) against the golden checkpoints in tests/data/golden:
 all_logits at every prompt position within 1e-4 x logit_scale_maxabs, the greedy continuation, the
 chunked Gated DeltaNet form against the recurrent one, and the CLI.
 
@@ -20,11 +20,8 @@ sys.path.insert(0, TOOLS)
 import reference_forward as rf  # noqa: E402
 
 
-def shared_dir():
-    for c in (os.environ.get("TESSERA_SHARED"), os.path.join(ROOT, "..", "shared"), "/work/shared"):
-        if c and os.path.isdir(os.path.join(c, "data", "golden")):
-            return os.path.abspath(c)
-    return None
+# The golden checkpoints are kept in the repository (tests/data/SOURCES.md).
+GOLDEN = os.path.join(os.environ.get("TESSERA_DATA") or os.path.join(ROOT, "tests", "data"), "golden")
 
 
 RESULTS = []
@@ -111,11 +108,10 @@ def test_cli(gdir):
 
 def main():
     t0 = time.time()
-    sd = shared_dir()
-    if sd is None:
-        print("FAIL: shared/data/golden not found (set TESSERA_SHARED)")
+    gold = GOLDEN
+    if not os.path.isdir(gold):
+        print(f"FAIL: {gold} not found (set TESSERA_DATA to the folder holding golden/)")
         return 1
-    gold = os.path.join(sd, "data", "golden")
     dirs = sorted(os.path.join(gold, d) for d in os.listdir(gold)
                   if os.path.exists(os.path.join(gold, d, "expected.json")))
     check("golden checkpoints found", len(dirs) >= 4, f"{len(dirs)}")

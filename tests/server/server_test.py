@@ -29,7 +29,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("TESSERA_SOURCE") or os.path.dirname(os.path.dirname(HERE))
-SHARED = os.environ.get("TESSERA_SHARED") or os.path.join(ROOT, "..", "shared")
+TOKENIZERS = os.path.join(os.environ.get("TESSERA_DATA") or os.path.join(ROOT, "tests", "data"), "tokenizers")
 BIN = os.environ.get("TESSERA_BIN") or os.path.join(ROOT, "build", "tessera")
 WORK = os.path.join(os.environ.get("TESSERA_WORK") or os.path.join(ROOT, "build", "test-work"), "server")
 API_KEY = "test-key-123"
@@ -375,7 +375,7 @@ def test_reasoning(model_dir):
     dir35 = os.path.join(WORK, "model-qwen35-template")
     shutil.rmtree(dir35, ignore_errors=True)
     shutil.copytree(model_dir, dir35)
-    shutil.copy(os.path.join(SHARED, "data", "tokenizers", "qwen3.5", "chat_template.jinja"), dir35)
+    shutil.copy(os.path.join(TOKENIZERS, "qwen3.5", "chat_template.jinja"), dir35)
     srv = Server(dir35, ["--threads", "1"], name="serve-qwen35")
     try:
         decode = make_detokenizer(model_dir)
@@ -669,7 +669,7 @@ def main():
     model_dir = os.path.join(WORK, "model")
     shutil.rmtree(model_dir, ignore_errors=True)
     subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_tiny_checkpoint.py"), model_dir, "--family",
-                    "qwen3_5_moe", "--tokenizer", os.path.join(SHARED, "data", "tokenizers", "qwen3"), "--seed", "7"],
+                    "qwen3_5_moe", "--tokenizer", os.path.join(TOKENIZERS, "qwen3"), "--seed", "7"],
                    check=True, stdout=subprocess.DEVNULL)
     candidates = ["Hello there", "What is the capital of France?", "Write a poem about the sea.", "Tell me a story.",
                   "Explain gravity.", "Count to ten.", "Why is the sky blue?", "Name three colours."]

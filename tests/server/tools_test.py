@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "chat"))
 import jinja_oracle_test as oracle  # noqa: E402
 import server_test as st  # noqa: E402
-from server_test import API_KEY, ROOT, SHARED, Server, check, post_json, sse_events  # noqa: E402
+from server_test import API_KEY, ROOT, TOKENIZERS, Server, check, post_json, sse_events  # noqa: E402
 from tessera_testlib import make_checkpoint  # noqa: E402
 
 WORK = os.path.join(os.environ.get("TESSERA_WORK") or os.path.join(ROOT, "build", "test-work"), "tools")
@@ -92,7 +92,7 @@ def run_client(port, body):
 
 
 def test_templates(model_dir, family):
-    template = os.path.join(SHARED, "data", "tokenizers", family, "chat_template.jinja")
+    template = os.path.join(TOKENIZERS, family, "chat_template.jinja")
     srv = Server(model_dir, ["--threads", "1", "--chat-template", template], name=f"serve-{family}")
     label = f"t[{family}]"
     try:
@@ -244,7 +244,7 @@ def test_defaults_and_parameters(model_dir):
 def main():
     os.makedirs(WORK, exist_ok=True)
     model_dir = make_checkpoint("tools-qwen3_5_moe-qwen3-tokenizer", "--family", "qwen3_5_moe", "--tokenizer",
-                                os.path.join(SHARED, "data", "tokenizers", "qwen3"), "--seed", "7")
+                                os.path.join(TOKENIZERS, "qwen3"), "--seed", "7")
     for family in ("qwen3", "qwen3.5"):
         test_templates(model_dir, family)
     test_defaults_and_parameters(model_dir)

@@ -1,4 +1,4 @@
-// Qwen3 tokenizer against the reference vectors in shared/data/tokenizers/qwen3 (see SOURCES.md):
+// Qwen3 tokenizer against the reference vectors in tests/data/tokenizers/qwen3 (see tests/data/SOURCES.md):
 // examples.jsonl (HF tokenizers output) and llama.cpp's ggml-vocab-qwen2 test (ids from HF's Rust
 // tokenizer). Each vector is its own test case.
 #include <gtest/gtest.h>

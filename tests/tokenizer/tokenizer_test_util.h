@@ -13,9 +13,10 @@
 
 namespace tessera::test {
 
-inline std::filesystem::path shared_dir() { return TESSERA_SHARED_DIR; }
+// The repository's test fixtures (tests/data, see SOURCES.md there).
+inline std::filesystem::path data_dir() { return TESSERA_TEST_DATA_DIR; }
 
-inline std::filesystem::path qwen3_dir() { return shared_dir() / "data/tokenizers/qwen3"; }
+inline std::filesystem::path qwen3_dir() { return data_dir() / "tokenizers/qwen3"; }
 
 inline const Tokenizer& qwen3() {
   static const Tokenizer tokenizer = Tokenizer::load(qwen3_dir());
