@@ -206,6 +206,7 @@ size_t WeightLoader::held_bytes(const Matrix& m, const Source& first, bool quant
 Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts, bool quantizable) {
   TS_CHECK(!parts.empty(), "matrix with no sources");
   std::vector<Source> sources;
+  sources.reserve(parts.size());
   for (const SourceSlice& part : parts) sources.push_back(resolve(part));
   Matrix m = layout(sources);
   const bool quantize =
