@@ -117,7 +117,8 @@ std::vector<LayerType> parse_layer_types(const json& t, const std::string& where
       else fail("{}: layer_types entry '{}' is not linear_attention or full_attention", where, s);
     }
   } else {
-    const int64_t interval = Reader{t, where}.optional<int64_t>("full_attention_interval", spec.defaults.full_attention_interval);
+    const int64_t interval =
+        Reader{t, where}.optional<int64_t>("full_attention_interval", spec.defaults.full_attention_interval);
     if (interval <= 0) fail("{}: full_attention_interval must be positive, got {}", where, interval);
     for (int64_t i = 0; i < num_layers; ++i)
       types.push_back((i + 1) % interval == 0 ? LayerType::kFullAttention : LayerType::kLinearAttention);

@@ -52,7 +52,8 @@ std::optional<QuantizedTensor> find_quantized_tensor(const Checkpoint& checkpoin
     return std::nullopt;
   }
   if (!biases)
-    fail("{}: quantized tensor '{}' has scales but no '{}.biases' (only affine mode is supported)", where, tensor, base);
+    fail("{}: quantized tensor '{}' has scales but no '{}.biases' (only affine mode is supported)", where, tensor,
+         base);
   if (weight->dtype != DType::kU32)
     fail("{}: quantized tensor '{}' must hold U32 packed codes, found {}", where, tensor, dtype_name(weight->dtype));
   const int64_t cols = shape.back();
@@ -66,12 +67,14 @@ std::optional<QuantizedTensor> find_quantized_tensor(const Checkpoint& checkpoin
     fail("{}: '{}': {} scale groups do not divide the input dimension {}", where, base, groups, cols);
   const int64_t inferred_group = cols / groups;
   if (group == 0) group = static_cast<int>(inferred_group);
-  if (cols % group != 0) fail("{}: '{}': group size {} does not divide the input dimension {}", where, base, group, cols);
+  if (cols % group != 0)
+    fail("{}: '{}': group size {} does not divide the input dimension {}", where, base, group, cols);
   if (inferred_group != group)
     fail("{}: '{}.scales' has {} groups per row but group size {} over {} columns needs {}", where, base, groups,
          group, cols, cols / group);
   if (biases->shape != scales->shape)
-    fail("{}: '{}.biases' shape {} differs from scales {}", where, base, biases->shape_string(), scales->shape_string());
+    fail("{}: '{}.biases' shape {} differs from scales {}", where, base, biases->shape_string(),
+         scales->shape_string());
 
   const int64_t packed = weight->shape.back();
   if (bits == 0) bits = static_cast<int>(packed * 32 / cols);

@@ -22,9 +22,11 @@ LoadedParts load_parts(WeightLoader& loader, const ModelConfig& c, const ShardPl
                        bool log_progress) {
   LoadedParts parts;
   const int64_t V = c.vocab_size, H = c.hidden_size;
-  parts.embed = loader.matrix(Split::kReplicated, {.tensor = names.embed(), .role = TensorRole::kEmbedding, .shape = {V, H}});
+  parts.embed = loader.matrix(Split::kReplicated, {.tensor = names.embed(), .role = TensorRole::kEmbedding,
+                                                   .shape = {V, H}});
   const std::string head = names.lm_head.empty() ? names.embed() : names.lm_head;
-  parts.lm_head = loader.matrix(Split::kColumn, {.tensor = head, .role = TensorRole::kLmHead, .shape = {V, H}, .rows = {plan.vocab}});
+  parts.lm_head = loader.matrix(Split::kColumn, {.tensor = head, .role = TensorRole::kLmHead,
+                                                 .shape = {V, H}, .rows = {plan.vocab}});
   const LayerLoadContext ctx{loader, c, plan, names};
   parts.final_norm = loader.vector(TensorRole::kNorm, names.final_norm(), {H}, {}, folds_norm_offset(ctx));
   const LayerLoaderFn load_layer = layer_loader_for(c.family);

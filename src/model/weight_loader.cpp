@@ -84,7 +84,8 @@ bool view_in_place(const SourceSlice& p, const TensorInfo* plain, const std::opt
     m.view = q->weight->data + first_row * m.row_bytes;
     const int64_t groups = m.cols / m.group_size;
     size_group_params(*q->scales, *q->biases, m.rows * groups, &m);
-    for (int64_t i = 0; i < m.rows * groups; ++i) copy_group_params(*q->scales, *q->biases, first_row * groups + i, i, &m);
+    for (int64_t i = 0; i < m.rows * groups; ++i)
+      copy_group_params(*q->scales, *q->biases, first_row * groups + i, i, &m);
     return true;
   }
   if (plain->dtype != DType::kBF16 && plain->dtype != DType::kF32) return false;  // F16 is converted
@@ -101,7 +102,8 @@ int64_t copy_rows(const SourceSlice& p, const TensorInfo* plain, const std::opti
       const int64_t src_row = first_stored_row(p) + row;
       if (q) {
         const int64_t src_row_bytes = q->weight->shape.back() * 4;
-        std::memcpy(m.data.data() + out_row * m.row_bytes, q->weight->data + src_row * src_row_bytes + p.cols.begin * m.bits / 8,
+        std::memcpy(m.data.data() + out_row * m.row_bytes,
+                    q->weight->data + src_row * src_row_bytes + p.cols.begin * m.bits / 8,
                     static_cast<size_t>(m.row_bytes));
         const int64_t src_groups = q->scales->shape.back(), groups = cols / m.group_size;
         const int64_t g0 = p.cols.begin / m.group_size;
@@ -223,7 +225,8 @@ Matrix WeightLoader::matrix(Split split, const std::vector<SourceSlice>& parts, 
   }
   if (m.format == WeightFormat::kAffine) {
     m.data = AlignedBuffer(static_cast<size_t>(m.rows * m.row_bytes));
-    size_group_params(*sources[0].quantized->scales, *sources[0].quantized->biases, m.rows * (m.cols / m.group_size), &m);
+    const QuantizedTensor& q = *sources[0].quantized;
+    size_group_params(*q.scales, *q.biases, m.rows * (m.cols / m.group_size), &m);
   } else {
     m.data = AlignedBuffer(static_cast<size_t>(m.rows * m.cols) * (m.format == WeightFormat::kBF16 ? 2 : 4));
   }

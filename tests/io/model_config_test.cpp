@@ -214,7 +214,8 @@ TEST(ModelConfigRoundTrip, EveryFamilyMinimalAndCustomised) {
     j["intermediate_size"] = 128;  // qwen3_moe's mlp_only_layers need a dense width
     j["eos_token_id"] = {3, 1};
     j["tie_word_embeddings"] = true;
-    j["quantization"] = {{"bits", 4}, {"group_size", 32}, {"model.layers.0.mlp.gate", {{"bits", 8}, {"group_size", 64}}},
+    j["quantization"] = {{"bits", 4}, {"group_size", 32},
+                         {"model.layers.0.mlp.gate", {{"bits", 8}, {"group_size", 64}}},
                          {"lm_head", false}, {"model.embed_tokens", true}};
     expect_round_trip(parse(j), std::string(type) + " customised");
     expect_round_trip(parse({{"model_type", type}, {"text_config", j}}), std::string(type) + " nested");

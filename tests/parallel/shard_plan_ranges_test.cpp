@@ -142,7 +142,9 @@ TEST(ShardPlan, RefusesImpossibleWorldSizes) {
 }
 
 // Writes a safetensors file of F32 tensors whose every element holds its row index.
-void write_row_indexed(const std::filesystem::path& path, const std::vector<std::pair<std::string, std::vector<int64_t>>>& tensors) {
+using TensorShapes = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+
+void write_row_indexed(const std::filesystem::path& path, const TensorShapes& tensors) {
   json header = json::object();
   std::vector<float> data;
   for (const auto& [name, shape] : tensors) {
@@ -171,7 +173,8 @@ TEST(ShardPlan, InProjQkvSectionsCoverEveryRowOnceAndAlignHeads) {
   const std::string p = "layers.0.linear_attn.";
   write_row_indexed(dir / "model.safetensors",
                     {{p + "in_proj_qkv.weight", {conv_dim, H}}, {p + "in_proj_z.weight", {la.value_dim(), H}},
-                     {p + "in_proj_b.weight", {la.num_value_heads, H}}, {p + "in_proj_a.weight", {la.num_value_heads, H}},
+                     {p + "in_proj_b.weight", {la.num_value_heads, H}},
+                     {p + "in_proj_a.weight", {la.num_value_heads, H}},
                      {p + "conv1d.weight", {conv_dim, 1, K}}, {p + "A_log", {la.num_value_heads}},
                      {p + "dt_bias", {la.num_value_heads}}, {p + "norm.weight", {dv}},
                      {p + "out_proj.weight", {H, la.value_dim()}}});
