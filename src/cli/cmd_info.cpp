@@ -15,9 +15,9 @@ void run(const std::string& model, const std::string& quantize) {
                                   ? static_cast<double>(c.moe.num_experts_per_tok) / static_cast<double>(c.moe.num_experts)
                                   : 1.0;
   for (const PlanRecord& rec : plan) {
-    const bool routed = rec.tensor.find(".experts.") != std::string::npos || rec.tensor.find(".switch_mlp.") != std::string::npos;
-    const bool embedding = rec.tensor.find("embed_tokens") != std::string::npos;
-    if (embedding && c.tie_word_embeddings && rec.split != Split::kReplicated) continue;  // head = embedding
+    const bool routed = rec.role == TensorRole::kRoutedExpert;
+    const bool embedding = rec.role == TensorRole::kEmbedding;
+    if (rec.role == TensorRole::kLmHead && c.tie_word_embeddings) continue;  // head = embedding, counted once
     total += rec.params;
     bytes += static_cast<int64_t>(rec.bytes);
     if (embedding) {
@@ -28,23 +28,9 @@ void run(const std::string& model, const std::string& quantize) {
       active_bytes += static_cast<int64_t>(static_cast<double>(rec.bytes) * (routed ? expert_share : 1.0));
     }
   }
-  nlohmann::json layer_types = nlohmann::json::array();
-  for (LayerType t : c.layer_types) layer_types.push_back(t == LayerType::kFullAttention ? "full_attention" : "linear_attention");
   print_json({{"family", family_name(c.family)},
               {"model_type", c.model_type},
-              {"config",
-               {{"vocab_size", c.vocab_size}, {"hidden_size", c.hidden_size}, {"num_hidden_layers", c.num_hidden_layers},
-                {"num_attention_heads", c.num_attention_heads}, {"num_key_value_heads", c.num_key_value_heads},
-                {"head_dim", c.head_dim}, {"intermediate_size", c.intermediate_size}, {"rms_norm_eps", c.rms_norm_eps},
-                {"rope_theta", c.rope_theta}, {"partial_rotary_factor", c.partial_rotary_factor},
-                {"tie_word_embeddings", c.tie_word_embeddings}, {"layer_types", layer_types},
-                {"linear_num_key_heads", c.linear.num_key_heads}, {"linear_num_value_heads", c.linear.num_value_heads},
-                {"linear_key_head_dim", c.linear.key_head_dim}, {"linear_value_head_dim", c.linear.value_head_dim},
-                {"linear_conv_kernel_dim", c.linear.conv_kernel}, {"num_experts", c.moe.num_experts},
-                {"num_experts_per_tok", c.moe.num_experts_per_tok}, {"moe_intermediate_size", c.moe.moe_intermediate_size},
-                {"shared_expert_intermediate_size", c.moe.shared_expert_intermediate_size},
-                {"norm_topk_prob", c.moe.norm_topk_prob}, {"eos_token_ids", c.eos_token_ids},
-                {"quantized", c.quantization.has_value()}}},
+              {"config", model_config_to_json(c)},
               {"parameters_total", total},
               {"parameters_active_per_token", active},
               {"weight_bytes_total", bytes},

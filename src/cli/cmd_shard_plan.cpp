@@ -25,7 +25,8 @@ void run(const std::string& model, int world) {
                        {"experts", rec.experts}, {"bytes", rec.bytes}, {"params", rec.params}});
       totals[r] += static_cast<int64_t>(rec.bytes);
     }
-    tensors.push_back({{"name", plans[0][i].tensor}, {"split", split_name(plans[0][i].split)}, {"ranks", ranks}});
+    tensors.push_back({{"name", plans[0][i].tensor}, {"role", role_name(plans[0][i].role)},
+                       {"split", split_name(plans[0][i].split)}, {"ranks", ranks}});
   }
   print_json({{"world_size", world}, {"tensors", tensors}, {"total_bytes_per_rank", totals}});
 }

@@ -12,15 +12,7 @@ namespace tessera {
 
 using nlohmann::json;
 
-std::string family_name(Family family) {
-  switch (family) {
-    case Family::kQwen35Moe: return "qwen3_5_moe";
-    case Family::kQwen35: return "qwen3_5";
-    case Family::kQwen3Next: return "qwen3_next";
-    case Family::kQwen3Moe: return "qwen3_moe";
-  }
-  return "?";
-}
+std::string family_name(Family family) { return std::string(family_spec(family).name); }
 
 namespace {
 
@@ -74,15 +66,79 @@ QuantizationConfig parse_quantization(const json& q, const std::string& where) {
   return qc;
 }
 
+// RoPE: rope_parameters (newer configs) or top-level rope_theta / partial_rotary_factor, which
+// win when both are present.
+void parse_rope(const json& t, const std::string& where, const FamilyDefaults& d, ModelConfig& c) {
+  double theta = d.rope_theta;
+  double partial = d.partial_rotary_factor;
+  if (t.contains("rope_parameters") && t["rope_parameters"].is_object()) {
+    Reader rp{t["rope_parameters"], where + " rope_parameters"};
+    theta = rp.optional<double>("rope_theta", theta);
+    partial = rp.optional<double>("partial_rotary_factor", partial);
+    const std::string type = rp.optional<std::string>("rope_type", "default");
+    if (type != "default") fail("{}: rope_type '{}' is not supported (only default)", where, type);
+  }
+  const Reader r{t, where};
+  c.rope_theta = r.optional<double>("rope_theta", theta);
+  c.partial_rotary_factor = r.optional<double>("partial_rotary_factor", partial);
+  if (t.contains("rope_scaling") && !t["rope_scaling"].is_null())
+    fail("{}: rope_scaling {} is not supported", where, t["rope_scaling"].dump());
+}
+
+// The MoE keys this family reads; the others keep the family's fixed values.
+ModelConfig::Moe parse_moe(const Reader& r, const FamilySpec& spec) {
+  const FamilyDefaults& d = spec.defaults;
+  ModelConfig::Moe m;
+  m.num_experts = r.optional<int64_t>("num_experts", d.num_experts);
+  m.num_experts_per_tok = r.optional<int64_t>("num_experts_per_tok", d.num_experts_per_tok);
+  m.moe_intermediate_size = r.optional<int64_t>("moe_intermediate_size", d.moe_intermediate_size);
+  if (spec.has_shared_expert)
+    m.shared_expert_intermediate_size =
+        r.optional<int64_t>("shared_expert_intermediate_size", d.shared_expert_intermediate_size);
+  // Qwen3.5-MoE has no norm_topk_prob: its router always renormalises (spec §3.6, pitfall 13).
+  m.norm_topk_prob = spec.router_always_renormalises || r.optional<bool>("norm_topk_prob", d.norm_topk_prob);
+  if (spec.moe_layers == MoeLayers::kSparseStep) {
+    m.decoder_sparse_step = r.optional<int64_t>("decoder_sparse_step", 1);
+    m.mlp_only_layers = r.optional<std::vector<int64_t>>("mlp_only_layers", {});
+  }
+  return m;
+}
+
+std::vector<LayerType> parse_layer_types(const json& t, const std::string& where, const FamilySpec& spec,
+                                         int64_t num_layers) {
+  std::vector<LayerType> types;
+  if (spec.layer_pattern == LayerPattern::kAllFullAttention) {
+    types.assign(static_cast<size_t>(std::max<int64_t>(num_layers, 0)), LayerType::kFullAttention);
+  } else if (t.contains("layer_types") && t["layer_types"].is_array()) {
+    for (const auto& v : t["layer_types"]) {
+      const std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+      if (s == "linear_attention") types.push_back(LayerType::kLinearAttention);
+      else if (s == "full_attention") types.push_back(LayerType::kFullAttention);
+      else fail("{}: layer_types entry '{}' is not linear_attention or full_attention", where, s);
+    }
+  } else {
+    const int64_t interval =
+        Reader{t, where}.optional<int64_t>("full_attention_interval", spec.defaults.full_attention_interval);
+    if (interval <= 0) fail("{}: full_attention_interval must be positive, got {}", where, interval);
+    for (int64_t i = 0; i < num_layers; ++i)
+      types.push_back((i + 1) % interval == 0 ? LayerType::kFullAttention : LayerType::kLinearAttention);
+  }
+  return types;
+}
+
 }  // namespace
 
 bool ModelConfig::is_moe_layer(int64_t layer) const {
-  if (family == Family::kQwen35) return false;
-  if (family == Family::kQwen35Moe) return true;
-  if (moe.num_experts <= 0) return false;
-  if (std::find(moe.mlp_only_layers.begin(), moe.mlp_only_layers.end(), layer) != moe.mlp_only_layers.end())
-    return false;
-  return (layer + 1) % std::max<int64_t>(moe.decoder_sparse_step, 1) == 0;
+  switch (spec().moe_layers) {
+    case MoeLayers::kNone: return false;
+    case MoeLayers::kEvery: return true;
+    case MoeLayers::kSparseStep:
+      if (moe.num_experts <= 0) return false;
+      if (std::find(moe.mlp_only_layers.begin(), moe.mlp_only_layers.end(), layer) != moe.mlp_only_layers.end())
+        return false;
+      return (layer + 1) % std::max<int64_t>(moe.decoder_sparse_step, 1) == 0;
+  }
+  return false;
 }
 
 int64_t ModelConfig::rotary_dim() const {
@@ -109,41 +165,24 @@ ModelConfig parse_model_config(const std::string& text, const std::string& where
   const std::string text_where = nested ? where + " (text_config)" : where;
   Reader r{t, text_where};
 
-  const std::string& mt = c.model_type;
-  if (mt == "qwen3_5_moe" || mt == "qwen3_5_moe_text") c.family = Family::kQwen35Moe;
-  else if (mt == "qwen3_5" || mt == "qwen3_5_text") c.family = Family::kQwen35;
-  else if (mt == "qwen3_next") c.family = Family::kQwen3Next;
-  else if (mt == "qwen3_moe") c.family = Family::kQwen3Moe;
-  else fail("{}: model_type '{}' is not supported (qwen3_5_moe, qwen3_5, qwen3_next, qwen3_moe and the _text variants are)", where, mt);
+  const FamilySpec* spec = find_family_spec(c.model_type);
+  if (!spec) fail("{}: model_type '{}' is not supported ({} are)", where, c.model_type, supported_model_types());
+  c.family = spec->family;
+  const FamilyDefaults& d = spec->defaults;
 
-  // Class defaults from transformers' configuration files (spec §1.2).
-  const bool moe35 = c.family == Family::kQwen35Moe, dense35 = c.family == Family::kQwen35;
-  const bool next = c.family == Family::kQwen3Next, qmoe = c.family == Family::kQwen3Moe;
   c.vocab_size = r.required<int64_t>("vocab_size");
   c.hidden_size = r.required<int64_t>("hidden_size");
   c.num_hidden_layers = r.required<int64_t>("num_hidden_layers");
   c.num_attention_heads = r.required<int64_t>("num_attention_heads");
-  c.num_key_value_heads = r.optional<int64_t>("num_key_value_heads", dense35 ? 4 : (qmoe ? 4 : 2));
-  c.head_dim = r.optional<int64_t>("head_dim", qmoe ? c.hidden_size / std::max<int64_t>(c.num_attention_heads, 1) : 256);
-  c.intermediate_size = r.optional<int64_t>("intermediate_size", dense35 ? 12288 : (next ? 5632 : 0));
+  c.num_key_value_heads = r.optional<int64_t>("num_key_value_heads", d.num_key_value_heads);
+  c.head_dim = r.optional<int64_t>(
+      "head_dim", d.head_dim > 0 ? d.head_dim : c.hidden_size / std::max<int64_t>(c.num_attention_heads, 1));
+  c.intermediate_size = r.optional<int64_t>("intermediate_size", d.intermediate_size);
   c.max_position_embeddings = r.optional<int64_t>("max_position_embeddings", 32768);
   c.rms_norm_eps = r.optional<double>("rms_norm_eps", 1e-6);
   // tie_word_embeddings lives both at top level and in text_config; the text one wins.
   c.tie_word_embeddings = r.optional<bool>("tie_word_embeddings", Reader{root, where}.optional<bool>("tie_word_embeddings", false));
-
-  double theta = qmoe ? 1e6 : 1e7;
-  double partial = qmoe ? 1.0 : 0.25;
-  if (t.contains("rope_parameters") && t["rope_parameters"].is_object()) {
-    Reader rp{t["rope_parameters"], text_where + " rope_parameters"};
-    theta = rp.optional<double>("rope_theta", theta);
-    partial = rp.optional<double>("partial_rotary_factor", partial);
-    const std::string type = rp.optional<std::string>("rope_type", "default");
-    if (type != "default") fail("{}: rope_type '{}' is not supported (only default)", text_where, type);
-  }
-  c.rope_theta = r.optional<double>("rope_theta", theta);
-  c.partial_rotary_factor = r.optional<double>("partial_rotary_factor", partial);
-  if (t.contains("rope_scaling") && !t["rope_scaling"].is_null())
-    fail("{}: rope_scaling {} is not supported", text_where, t["rope_scaling"].dump());
+  parse_rope(t, text_where, d, c);
 
   auto& la = c.linear;
   la.num_key_heads = r.optional<int64_t>("linear_num_key_heads", 16);
@@ -152,33 +191,8 @@ ModelConfig parse_model_config(const std::string& text, const std::string& where
   la.value_head_dim = r.optional<int64_t>("linear_value_head_dim", 128);
   la.conv_kernel = r.optional<int64_t>("linear_conv_kernel_dim", 4);
 
-  auto& m = c.moe;
-  if (moe35 || next || qmoe) {
-    m.num_experts = r.optional<int64_t>("num_experts", moe35 ? 256 : (next ? 512 : 128));
-    m.num_experts_per_tok = r.optional<int64_t>("num_experts_per_tok", moe35 ? 8 : (next ? 10 : 8));
-    m.moe_intermediate_size = r.optional<int64_t>("moe_intermediate_size", qmoe ? 768 : 512);
-    m.shared_expert_intermediate_size = qmoe ? 0 : r.optional<int64_t>("shared_expert_intermediate_size", 512);
-    // Qwen3.5-MoE has no norm_topk_prob: its router always renormalises (spec §3.6, pitfall 13).
-    m.norm_topk_prob = moe35 ? true : r.optional<bool>("norm_topk_prob", next);  // HF class defaults: next true, qwen3_moe false
-    m.decoder_sparse_step = moe35 ? 1 : r.optional<int64_t>("decoder_sparse_step", 1);
-    if (!moe35) m.mlp_only_layers = r.optional<std::vector<int64_t>>("mlp_only_layers", {});
-  }
-
-  if (qmoe) {
-    c.layer_types.assign(c.num_hidden_layers, LayerType::kFullAttention);
-  } else if (t.contains("layer_types") && t["layer_types"].is_array()) {
-    for (const auto& v : t["layer_types"]) {
-      const std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-      if (s == "linear_attention") c.layer_types.push_back(LayerType::kLinearAttention);
-      else if (s == "full_attention") c.layer_types.push_back(LayerType::kFullAttention);
-      else fail("{}: layer_types entry '{}' is not linear_attention or full_attention", text_where, s);
-    }
-  } else {
-    const int64_t interval = r.optional<int64_t>("full_attention_interval", 4);
-    if (interval <= 0) fail("{}: full_attention_interval must be positive, got {}", text_where, interval);
-    for (int64_t i = 0; i < c.num_hidden_layers; ++i)
-      c.layer_types.push_back((i + 1) % interval == 0 ? LayerType::kFullAttention : LayerType::kLinearAttention);
-  }
+  if (spec->moe_layers != MoeLayers::kNone) c.moe = parse_moe(r, *spec);
+  c.layer_types = parse_layer_types(t, text_where, *spec, c.num_hidden_layers);
 
   if (t.contains("eos_token_id")) append_eos(c.eos_token_ids, t["eos_token_id"]);
   if (nested && root.contains("eos_token_id")) append_eos(c.eos_token_ids, root["eos_token_id"]);
@@ -191,6 +205,58 @@ ModelConfig parse_model_config(const std::string& text, const std::string& where
 
   c.validate();
   return c;
+}
+
+namespace {
+
+json quantization_to_json(const QuantizationConfig& q) {
+  json out = {{"bits", q.bits}, {"group_size", q.group_size}, {"mode", q.mode}};
+  for (const auto& [module, o] : q.overrides) {
+    if (o.quantized) out[module] = {{"bits", o.bits}, {"group_size", o.group_size}};
+    else out[module] = false;
+  }
+  return out;
+}
+
+}  // namespace
+
+json model_config_to_json(const ModelConfig& c) {
+  json layer_types = json::array();
+  for (LayerType t : c.layer_types)
+    layer_types.push_back(t == LayerType::kFullAttention ? "full_attention" : "linear_attention");
+  json text = {
+      {"vocab_size", c.vocab_size},
+      {"hidden_size", c.hidden_size},
+      {"num_hidden_layers", c.num_hidden_layers},
+      {"num_attention_heads", c.num_attention_heads},
+      {"num_key_value_heads", c.num_key_value_heads},
+      {"head_dim", c.head_dim},
+      {"intermediate_size", c.intermediate_size},
+      {"max_position_embeddings", c.max_position_embeddings},
+      {"rms_norm_eps", c.rms_norm_eps},
+      {"rope_theta", c.rope_theta},
+      {"partial_rotary_factor", c.partial_rotary_factor},
+      {"tie_word_embeddings", c.tie_word_embeddings},
+      {"layer_types", layer_types},
+      {"linear_num_key_heads", c.linear.num_key_heads},
+      {"linear_num_value_heads", c.linear.num_value_heads},
+      {"linear_key_head_dim", c.linear.key_head_dim},
+      {"linear_value_head_dim", c.linear.value_head_dim},
+      {"linear_conv_kernel_dim", c.linear.conv_kernel},
+      {"num_experts", c.moe.num_experts},
+      {"num_experts_per_tok", c.moe.num_experts_per_tok},
+      {"moe_intermediate_size", c.moe.moe_intermediate_size},
+      {"shared_expert_intermediate_size", c.moe.shared_expert_intermediate_size},
+      {"norm_topk_prob", c.moe.norm_topk_prob},
+      {"decoder_sparse_step", c.moe.decoder_sparse_step},
+      {"mlp_only_layers", c.moe.mlp_only_layers},
+      {"eos_token_id", c.eos_token_ids},
+  };
+  json root = {{"model_type", c.model_type}};
+  if (c.nested_text_config) root["text_config"] = std::move(text);
+  else root.update(text);
+  if (c.quantization) root["quantization"] = quantization_to_json(*c.quantization);
+  return root;
 }
 
 void ModelConfig::validate() const {
@@ -211,7 +277,7 @@ void ModelConfig::validate() const {
   const int64_t rot = rotary_dim();
   if (rot <= 0 || rot > head_dim || rot % 2 != 0)
     fail("config.json: rotary dim head_dim*partial_rotary_factor = {} must be even and in (0, head_dim]", rot);
-  if (family != Family::kQwen3Moe) {
+  if (spec().layer_pattern == LayerPattern::kHybrid) {
     positive(linear.num_key_heads, "linear_num_key_heads");
     positive(linear.num_value_heads, "linear_num_value_heads");
     positive(linear.key_head_dim, "linear_key_head_dim");

@@ -1,6 +1,11 @@
-// config.json → ModelConfig. Field names follow Hugging Face's so one grep finds both.
+// config.json ↔ ModelConfig. Field names follow Hugging Face's so one grep finds both.
 // Spec: ../shared/spec/qwen35-architecture.md §1 (nesting, defaults, layer_types, RoPE).
+// Per-family defaults and switches come from the family table (io/family_spec.h).
 #pragma once
+
+#include "io/family_spec.h"
+
+#include <nlohmann/json_fwd.hpp>
 
 #include <filesystem>
 #include <map>
@@ -10,7 +15,6 @@
 
 namespace tessera {
 
-enum class Family { kQwen35Moe, kQwen35, kQwen3Next, kQwen3Moe };
 enum class LayerType { kLinearAttention, kFullAttention };
 
 std::string family_name(Family family);  // "qwen3_5_moe", ...
@@ -25,8 +29,10 @@ struct QuantizationConfig {
     bool quantized = true;
     int bits = 0;
     int group_size = 0;
+    bool operator==(const Override&) const = default;
   };
   std::map<std::string, Override> overrides;
+  bool operator==(const QuantizationConfig&) const = default;
 };
 
 struct ModelConfig {
@@ -57,6 +63,7 @@ struct ModelConfig {
     int64_t key_dim() const { return num_key_heads * key_head_dim; }
     int64_t value_dim() const { return num_value_heads * value_head_dim; }
     int64_t conv_dim() const { return 2 * key_dim() + value_dim(); }
+    bool operator==(const LinearAttention&) const = default;
   } linear;
 
   struct Moe {
@@ -67,22 +74,29 @@ struct ModelConfig {
     bool norm_topk_prob = true;                   // qwen3_5_moe always renormalises
     int64_t decoder_sparse_step = 1;
     std::vector<int64_t> mlp_only_layers;
+    bool operator==(const Moe&) const = default;
   } moe;
 
   std::vector<int64_t> eos_token_ids;      // config + generation_config.json, deduplicated
   std::optional<QuantizationConfig> quantization;
 
+  const FamilySpec& spec() const { return family_spec(family); }
   bool is_moe_layer(int64_t layer) const;
-  bool has_attention_output_gate() const { return family != Family::kQwen3Moe; }
-  bool zero_centred_norms() const { return family != Family::kQwen3Moe; }
+  bool has_attention_output_gate() const { return spec().attention_output_gate; }
+  bool zero_centred_norms() const { return spec().zero_centred_norms; }
   int64_t rotary_dim() const;
   int64_t num_full_attention_layers() const;
 
   void validate() const;  // cross-field rules; throws tessera::Error naming the fields
+  bool operator==(const ModelConfig&) const = default;
 };
 
 // Reads <dir>/config.json and, when present, <dir>/generation_config.json.
 ModelConfig load_model_config(const std::filesystem::path& dir);
 ModelConfig parse_model_config(const std::string& json_text, const std::string& where);
+// The inverse of parse_model_config: a config.json (nested under text_config when the source
+// was) holding every field explicitly, so parse_model_config(to_json(c)) == c. `tessera info`
+// prints it.
+nlohmann::json model_config_to_json(const ModelConfig& config);
 
 }  // namespace tessera

@@ -19,18 +19,21 @@ AttentionWeights load_attention(WeightLoader& loader, const ModelConfig& c, cons
   w.head_dim = hd;
   const int64_t q_rows_per_head = w.gated ? 2 * hd : hd;
   // Query heads are contiguous blocks of rows (query|gate interleaved per head), so one range.
-  w.q_proj = loader.matrix(Split::kColumn, {.tensor = p + "q_proj.weight", .shape = {c.num_attention_heads * q_rows_per_head, H},
+  w.q_proj = loader.matrix(Split::kColumn, {.tensor = p + "q_proj.weight", .role = TensorRole::kAttention,
+                                            .shape = {c.num_attention_heads * q_rows_per_head, H},
                                             .rows = {plan.q_heads.scaled(q_rows_per_head)}});
-  const SourceSlice kv{.shape = {c.num_key_value_heads * hd, H}, .rows = {plan.kv_heads.scaled(hd)}};
+  const SourceSlice kv{.role = TensorRole::kAttention,
+                       .shape = {c.num_key_value_heads * hd, H}, .rows = {plan.kv_heads.scaled(hd)}};
   SourceSlice k = kv, v = kv;
   k.tensor = p + "k_proj.weight";
   v.tensor = p + "v_proj.weight";
   w.k_proj = loader.matrix(Split::kColumn, k);
   w.v_proj = loader.matrix(Split::kColumn, v);
-  w.o_proj = loader.matrix(Split::kRow, {.tensor = p + "o_proj.weight", .shape = {H, c.num_attention_heads * hd},
+  w.o_proj = loader.matrix(Split::kRow, {.tensor = p + "o_proj.weight", .role = TensorRole::kAttention,
+                                         .shape = {H, c.num_attention_heads * hd},
                                          .cols = plan.q_heads.scaled(hd)});
-  w.q_norm = loader.vector(p + "q_norm.weight", {hd}, {}, add_one);
-  w.k_norm = loader.vector(p + "k_norm.weight", {hd}, {}, add_one);
+  w.q_norm = loader.vector(TensorRole::kNorm, p + "q_norm.weight", {hd}, {}, add_one);
+  w.k_norm = loader.vector(TensorRole::kNorm, p + "k_norm.weight", {hd}, {}, add_one);
   return w;
 }
 

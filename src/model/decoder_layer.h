@@ -32,7 +32,8 @@ struct LayerLoadContext {
 
 using LayerLoaderFn = DecoderLayer (*)(const LayerLoadContext& ctx, int64_t layer);
 
-// Family entry points (one per family file).
+// Family entry points (one per family file); layer_loader_for picks one by the model-side table
+// in decoder_layer.cpp.
 DecoderLayer load_qwen3_5_layer(const LayerLoadContext& ctx, int64_t layer);
 DecoderLayer load_qwen3_next_layer(const LayerLoadContext& ctx, int64_t layer);
 DecoderLayer load_qwen3_moe_layer(const LayerLoadContext& ctx, int64_t layer);
@@ -44,5 +45,9 @@ DecoderLayer load_hybrid_layer(const LayerLoadContext& ctx, int64_t layer, Delta
 
 // The parts every family loads the same way: the two norms and the FFN (MoE or dense).
 void load_norms_and_ffn(const LayerLoadContext& ctx, int64_t layer, DecoderLayer& out);
+
+// True when the checkpoint stores zero-centred norms as w and loading must add the 1 (the
+// family's norms are zero-centred and the checkpoint is not MLX-sanitized).
+bool folds_norm_offset(const LayerLoadContext& ctx);
 
 }  // namespace tessera

@@ -12,25 +12,28 @@ namespace tessera {
 namespace {
 
 // A SwiGLU block from separate gate/up/down tensors [I_full, H], [I_full, H], [H, I_full].
-SwiGlu load_swiglu(WeightLoader& loader, const std::string& gate, const std::string& up, const std::string& down,
-                   int64_t hidden, int64_t inter_full, Range inter, int64_t expert = -1, int64_t experts = 0) {
+SwiGlu load_swiglu(WeightLoader& loader, TensorRole role, const std::string& gate, const std::string& up,
+                   const std::string& down, int64_t hidden, int64_t inter_full, Range inter, int64_t expert = -1, int64_t experts = 0) {
   std::vector<int64_t> in_shape = {inter_full, hidden}, out_shape = {hidden, inter_full};
   if (expert >= 0) {
     in_shape.insert(in_shape.begin(), experts);
     out_shape.insert(out_shape.begin(), experts);
   }
   SwiGlu w;
-  w.gate_up = loader.matrix(Split::kColumn, {{.tensor = gate, .shape = in_shape, .expert = expert, .rows = {inter}},
-                                             {.tensor = up, .shape = in_shape, .expert = expert, .rows = {inter}}});
-  w.down = loader.matrix(Split::kRow, {.tensor = down, .shape = out_shape, .expert = expert, .cols = inter});
+  w.gate_up = loader.matrix(Split::kColumn, {{.tensor = gate, .role = role,
+                                              .shape = in_shape, .expert = expert, .rows = {inter}},
+                                             {.tensor = up, .role = role,
+                                              .shape = in_shape, .expert = expert, .rows = {inter}}});
+  w.down = loader.matrix(Split::kRow, {.tensor = down, .role = role,
+                                       .shape = out_shape, .expert = expert, .cols = inter});
   return w;
 }
 
 }  // namespace
 
 SwiGlu load_dense_mlp(WeightLoader& loader, const ModelConfig& c, const ShardPlan& plan, const std::string& p) {
-  return load_swiglu(loader, p + "gate_proj.weight", p + "up_proj.weight", p + "down_proj.weight", c.hidden_size,
-                     c.intermediate_size, plan.dense_intermediate);
+  return load_swiglu(loader, TensorRole::kDenseMlp, p + "gate_proj.weight", p + "up_proj.weight",
+                     p + "down_proj.weight", c.hidden_size, c.intermediate_size, plan.dense_intermediate);
 }
 
 MoeWeights load_moe(WeightLoader& loader, const ModelConfig& c, const ShardPlan& plan, const std::string& p,
@@ -40,27 +43,31 @@ MoeWeights load_moe(WeightLoader& loader, const ModelConfig& c, const ShardPlan&
   MoeWeights w;
   w.top_k = c.moe.num_experts_per_tok;
   w.norm_topk_prob = c.moe.norm_topk_prob;
-  w.router = loader.matrix(Split::kReplicated, {.tensor = p + "gate.weight", .shape = {E, H}}, /*quantizable=*/false);
+  w.router = loader.matrix(Split::kReplicated, {.tensor = p + "gate.weight", .role = TensorRole::kRouter,
+                                                .shape = {E, H}}, /*quantizable=*/false);
   for (int64_t e = 0; e < E; ++e) {
     switch (layout) {
       case ExpertLayout::kFusedGateUp: {
         // HF fused stack: gate_up_proj [E, 2I, H] (gate rows first), down_proj [E, H, I]; no ".weight".
         SwiGlu x;
         const std::string gu = p + "experts.gate_up_proj";
-        x.gate_up = loader.matrix(Split::kColumn, {.tensor = gu, .shape = {E, 2 * I, H}, .expert = e,
+        x.gate_up = loader.matrix(Split::kColumn, {.tensor = gu, .role = TensorRole::kRoutedExpert,
+                                                   .shape = {E, 2 * I, H}, .expert = e,
                                                    .rows = {inter, inter.shifted(I)}});
-        x.down = loader.matrix(Split::kRow, {.tensor = p + "experts.down_proj", .shape = {E, H, I}, .expert = e, .cols = inter});
+        x.down = loader.matrix(Split::kRow, {.tensor = p + "experts.down_proj", .role = TensorRole::kRoutedExpert,
+                                             .shape = {E, H, I}, .expert = e, .cols = inter});
         w.experts.push_back(std::move(x));
         break;
       }
       case ExpertLayout::kSwitchMlp:
-        w.experts.push_back(load_swiglu(loader, p + "switch_mlp.gate_proj.weight", p + "switch_mlp.up_proj.weight",
-                                        p + "switch_mlp.down_proj.weight", H, I, inter, e, E));
+        w.experts.push_back(load_swiglu(loader, TensorRole::kRoutedExpert, p + "switch_mlp.gate_proj.weight",
+                                        p + "switch_mlp.up_proj.weight", p + "switch_mlp.down_proj.weight", H, I,
+                                        inter, e, E));
         break;
       case ExpertLayout::kPerExpert: {
         const std::string ep = p + "experts." + std::to_string(e) + ".";
-        w.experts.push_back(load_swiglu(loader, ep + "gate_proj.weight", ep + "up_proj.weight", ep + "down_proj.weight",
-                                        H, I, inter));
+        w.experts.push_back(load_swiglu(loader, TensorRole::kRoutedExpert, ep + "gate_proj.weight",
+                                        ep + "up_proj.weight", ep + "down_proj.weight", H, I, inter));
         break;
       }
     }
@@ -68,9 +75,11 @@ MoeWeights load_moe(WeightLoader& loader, const ModelConfig& c, const ShardPlan&
   w.has_shared = c.moe.shared_expert_intermediate_size > 0;
   if (w.has_shared) {
     const std::string sp = p + "shared_expert.";
-    w.shared = load_swiglu(loader, sp + "gate_proj.weight", sp + "up_proj.weight", sp + "down_proj.weight", H,
-                           c.moe.shared_expert_intermediate_size, plan.shared_intermediate);
-    w.shared_gate = loader.matrix(Split::kReplicated, {.tensor = p + "shared_expert_gate.weight", .shape = {1, H}},
+    w.shared = load_swiglu(loader, TensorRole::kSharedExpert, sp + "gate_proj.weight", sp + "up_proj.weight",
+                           sp + "down_proj.weight", H, c.moe.shared_expert_intermediate_size, plan.shared_intermediate);
+    w.shared_gate = loader.matrix(Split::kReplicated,
+                                  {.tensor = p + "shared_expert_gate.weight", .role = TensorRole::kSharedExpert,
+                                   .shape = {1, H}},
                                   /*quantizable=*/false);
   }
   return w;

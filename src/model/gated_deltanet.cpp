@@ -25,12 +25,16 @@ DeltaNetWeights load_deltanet(WeightLoader& loader, const ModelConfig& c, const 
 
   if (projections == DeltaNetProjections::kSeparate) {
     // [q | k | v] split section by section so this rank's q, k and v heads line up.
-    w.in_qkv = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_qkv.weight", .shape = {la.conv_dim(), H},
+    w.in_qkv = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_qkv.weight", .role = TensorRole::kLinearAttention,
+                                              .shape = {la.conv_dim(), H},
                                               .rows = {kh.scaled(dk), kh.scaled(dk).shifted(key_dim),
                                                        vh.scaled(dv).shifted(2 * key_dim)}});
-    w.in_z = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_z.weight", .shape = {value_dim, H}, .rows = {vh.scaled(dv)}});
-    w.in_b = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_b.weight", .shape = {la.num_value_heads, H}, .rows = {vh}});
-    w.in_a = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_a.weight", .shape = {la.num_value_heads, H}, .rows = {vh}});
+    w.in_z = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_z.weight", .role = TensorRole::kLinearAttention,
+                                            .shape = {value_dim, H}, .rows = {vh.scaled(dv)}});
+    w.in_b = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_b.weight", .role = TensorRole::kLinearAttention,
+                                            .shape = {la.num_value_heads, H}, .rows = {vh}});
+    w.in_a = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_a.weight", .role = TensorRole::kLinearAttention,
+                                            .shape = {la.num_value_heads, H}, .rows = {vh}});
   } else {
     // Qwen3-Next: rows grouped per key head g as [q_g (dk) | k_g (dk) | v_g (r*dv) | z_g (r*dv)],
     // and in_proj_ba as [b_g (r) | a_g (r)]. Gather them into the un-grouped order.
@@ -48,23 +52,28 @@ DeltaNetWeights load_deltanet(WeightLoader& loader, const ModelConfig& c, const 
     qkv_rows.insert(qkv_rows.end(), k_rows.begin(), k_rows.end());
     qkv_rows.insert(qkv_rows.end(), v_rows.begin(), v_rows.end());
     const std::vector<int64_t> qkvz_shape = {2 * key_dim + 2 * value_dim, H}, ba_shape = {2 * la.num_value_heads, H};
-    w.in_qkv = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_qkvz.weight", .shape = qkvz_shape, .rows = qkv_rows});
-    w.in_z = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_qkvz.weight", .shape = qkvz_shape, .rows = z_rows});
-    w.in_b = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_ba.weight", .shape = ba_shape, .rows = b_rows});
-    w.in_a = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_ba.weight", .shape = ba_shape, .rows = a_rows});
+    w.in_qkv = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_qkvz.weight", .role = TensorRole::kLinearAttention,
+                                              .shape = qkvz_shape, .rows = qkv_rows});
+    w.in_z = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_qkvz.weight", .role = TensorRole::kLinearAttention,
+                                            .shape = qkvz_shape, .rows = z_rows});
+    w.in_b = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_ba.weight", .role = TensorRole::kLinearAttention,
+                                            .shape = ba_shape, .rows = b_rows});
+    w.in_a = loader.matrix(Split::kColumn, {.tensor = p + "in_proj_ba.weight", .role = TensorRole::kLinearAttention,
+                                            .shape = ba_shape, .rows = a_rows});
   }
   // conv1d channels follow [q | k | v]; HF [C, 1, K] and MLX [C, K, 1] are both channel-major.
   const int64_t K = la.conv_kernel;
   const std::string conv_name = p + "conv1d.weight";
   const std::vector<int64_t> conv_shape =
       mlx_conv_layout ? std::vector<int64_t>{la.conv_dim(), K, 1} : std::vector<int64_t>{la.conv_dim(), 1, K};
-  w.conv = loader.vector(conv_name, conv_shape,
+  w.conv = loader.vector(TensorRole::kLinearAttention, conv_name, conv_shape,
                          {kh.scaled(dk * K), kh.scaled(dk * K).shifted(key_dim * K),
                           vh.scaled(dv * K).shifted(2 * key_dim * K)});
-  w.a_log = loader.vector(p + "A_log", {la.num_value_heads}, {vh});
-  w.dt_bias = loader.vector(p + "dt_bias", {la.num_value_heads}, {vh});
-  w.norm = loader.vector(p + "norm.weight", {dv});
-  w.out_proj = loader.matrix(Split::kRow, {.tensor = p + "out_proj.weight", .shape = {H, value_dim}, .cols = vh.scaled(dv)});
+  w.a_log = loader.vector(TensorRole::kLinearAttention, p + "A_log", {la.num_value_heads}, {vh});
+  w.dt_bias = loader.vector(TensorRole::kLinearAttention, p + "dt_bias", {la.num_value_heads}, {vh});
+  w.norm = loader.vector(TensorRole::kNorm, p + "norm.weight", {dv});
+  w.out_proj = loader.matrix(Split::kRow, {.tensor = p + "out_proj.weight", .role = TensorRole::kLinearAttention,
+                                           .shape = {H, value_dim}, .cols = vh.scaled(dv)});
   return w;
 }
 

@@ -22,13 +22,14 @@ LoadedParts load_parts(WeightLoader& loader, const ModelConfig& c, const ShardPl
                        bool log_progress) {
   LoadedParts parts;
   const int64_t V = c.vocab_size, H = c.hidden_size;
-  parts.embed = loader.matrix(Split::kReplicated, {.tensor = names.embed(), .shape = {V, H}});
+  parts.embed = loader.matrix(Split::kReplicated, {.tensor = names.embed(), .role = TensorRole::kEmbedding,
+                                                   .shape = {V, H}});
   const std::string head = names.lm_head.empty() ? names.embed() : names.lm_head;
-  parts.lm_head = loader.matrix(Split::kColumn, {.tensor = head, .shape = {V, H}, .rows = {plan.vocab}});
-  const bool add_one = c.zero_centred_norms() && !names.mlx_sanitized;
-  parts.final_norm = loader.vector(names.final_norm(), {H}, {}, add_one);
-  const LayerLoaderFn load_layer = layer_loader_for(c.family);
+  parts.lm_head = loader.matrix(Split::kColumn, {.tensor = head, .role = TensorRole::kLmHead,
+                                                 .shape = {V, H}, .rows = {plan.vocab}});
   const LayerLoadContext ctx{loader, c, plan, names};
+  parts.final_norm = loader.vector(TensorRole::kNorm, names.final_norm(), {H}, {}, folds_norm_offset(ctx));
+  const LayerLoaderFn load_layer = layer_loader_for(c.family);
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     parts.layers.push_back(load_layer(ctx, i));

@@ -49,7 +49,7 @@ TensorNames detect_tensor_names(const Checkpoint& ckpt, const ModelConfig& confi
     else if (ckpt.find(mlp + "experts.0.gate_proj.weight")) n.experts = ExpertLayout::kPerExpert;
     else fail("checkpoint {}: layer {} has no expert tensors (looked for {}experts.gate_up_proj, "
               "{}switch_mlp.gate_proj.weight, {}experts.0.gate_proj.weight)", ckpt.dir().string(), i, mlp, mlp, mlp);
-    if (n.experts == ExpertLayout::kSwitchMlp && config.family == Family::kQwen3Next) n.mlx_sanitized = true;
+    if (n.experts == ExpertLayout::kSwitchMlp && config.spec().switch_mlp_marks_mlx_sanitized) n.mlx_sanitized = true;
     break;
   }
   return n;

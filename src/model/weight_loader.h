@@ -8,36 +8,26 @@
 #pragma once
 
 #include "io/model_config.h"
+#include "io/quantized_tensor.h"
 #include "io/safetensors.h"
 #include "parallel/shard_plan.h"
 #include "tensor/matrix.h"
 #include "util/thread_pool.h"
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace tessera {
 
-enum class Split { kReplicated, kColumn, kRow };  // column = output rows, row = input columns
-const char* split_name(Split split);
-
 struct SourceSlice {
   std::string tensor;             // checkpoint name; for quantized weights the ".weight" name
+  TensorRole role = TensorRole::kUnspecified;  // recorded in the plan; must be set
   std::vector<int64_t> shape;     // expected full logical shape, e.g. {E, 2I, H} or {rows, cols}
   int64_t expert = -1;            // index into the leading expert dimension of a 3-D stack
   std::vector<Range> rows;        // rows of the trailing [rows, cols] matrix; empty = all
   Range cols{0, -1};              // end < 0 = all columns
-};
-
-struct PlanRecord {
-  std::string tensor;
-  Split split;
-  std::vector<Range> rows;
-  Range cols;
-  int64_t experts;  // how many experts of a 3-D stack were taken (1 for 2-D)
-  size_t bytes;     // bytes this rank holds of it
-  int64_t params;   // parameters this rank holds of it
 };
 
 class WeightLoader {
@@ -58,7 +48,7 @@ class WeightLoader {
   }
   // A 1-D (or [C,1,K]-style) float tensor as fp32, optionally sliced by element ranges;
   // `add_one` folds the +1 of zero-centred norms.
-  std::vector<float> vector(const std::string& tensor, const std::vector<int64_t>& shape,
+  std::vector<float> vector(TensorRole role, const std::string& tensor, const std::vector<int64_t>& shape,
                             const std::vector<Range>& elements = {}, bool add_one = false);
 
   bool has(const std::string& tensor) const { return checkpoint_.find(tensor) != nullptr; }
@@ -69,15 +59,17 @@ class WeightLoader {
   std::vector<std::string> unused_tensors() const;
 
  private:
-  struct Quantized {
-    const TensorInfo* weight;
-    const TensorInfo* scales;
-    const TensorInfo* biases;
-    int bits;
-    int group_size;
+  // One SourceSlice found in the checkpoint: float (`plain`) or MLX-quantized (`quantized`).
+  struct Source {
+    SourceSlice slice;                         // normalised: explicit rows (adjacent merged) and columns
+    const TensorInfo* plain = nullptr;
+    std::optional<QuantizedTensor> quantized;
+    const TensorInfo& stored() const { return quantized ? *quantized->weight : *plain; }
   };
   const TensorInfo& expect(const std::string& tensor, const std::vector<int64_t>& shape);
-  bool quantized_info(const SourceSlice& part, Quantized* q);
+  Source resolve(const SourceSlice& part);
+  Matrix layout(const std::vector<Source>& sources) const;
+  size_t held_bytes(const Matrix& m, const Source& first, bool quantize) const;
   void record(Split split, const SourceSlice& part, size_t bytes);
 
   const Checkpoint& checkpoint_;

@@ -50,6 +50,31 @@ Range even(int64_t n, int rank, int world) { return {n / world * rank, n / world
 
 }  // namespace
 
+const char* split_name(Split split) {
+  switch (split) {
+    case Split::kReplicated: return "replicated";
+    case Split::kColumn: return "column";
+    case Split::kRow: return "row";
+  }
+  return "?";
+}
+
+const char* role_name(TensorRole role) {
+  switch (role) {
+    case TensorRole::kUnspecified: return "unspecified";
+    case TensorRole::kEmbedding: return "embedding";
+    case TensorRole::kLmHead: return "lm_head";
+    case TensorRole::kNorm: return "norm";
+    case TensorRole::kAttention: return "attention";
+    case TensorRole::kLinearAttention: return "linear_attention";
+    case TensorRole::kRouter: return "router";
+    case TensorRole::kRoutedExpert: return "routed_expert";
+    case TensorRole::kSharedExpert: return "shared_expert";
+    case TensorRole::kDenseMlp: return "dense_mlp";
+  }
+  return "?";
+}
+
 std::vector<int> valid_world_sizes(const ModelConfig& config) {
   std::vector<int> ok;
   for (int n = 1; n <= 64; ++n)

@@ -44,6 +44,38 @@ struct ShardPlan {
   static ShardPlan make(const ModelConfig& config, int rank, int world);
 };
 
+// How a tensor is split across ranks: column = its output rows, row = its input columns.
+enum class Split { kReplicated, kColumn, kRow };
+const char* split_name(Split split);
+
+// What a tensor is for, recorded with its slice so reports (`tessera info`, `shard-plan`) count
+// it without matching names. kUnspecified is never recorded: the loader checks every slice has one.
+enum class TensorRole {
+  kUnspecified,
+  kEmbedding,        // embed_tokens: one row gathered per token
+  kLmHead,           // output head (the embedding matrix again when tied)
+  kNorm,             // RMSNorm weights
+  kAttention,        // q/k/v/o projections of full attention
+  kLinearAttention,  // Gated DeltaNet projections, conv1d, A_log, dt_bias
+  kRouter,           // MoE router
+  kRoutedExpert,     // one routed expert: only num_experts_per_tok of them run per token
+  kSharedExpert,     // shared expert and its gate
+  kDenseMlp,         // dense SwiGLU MLP
+};
+const char* role_name(TensorRole role);
+
+// One tensor (or one expert stack) as this rank holds it.
+struct PlanRecord {
+  std::string tensor;
+  TensorRole role;
+  Split split;
+  std::vector<Range> rows;
+  Range cols;
+  int64_t experts;  // how many experts of a 3-D stack were taken (1 for 2-D)
+  size_t bytes;     // bytes this rank holds of it
+  int64_t params;   // parameters this rank holds of it
+};
+
 // World sizes in [1, 64] that satisfy every divisibility rule of the config.
 std::vector<int> valid_world_sizes(const ModelConfig& config);
 
