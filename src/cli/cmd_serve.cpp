@@ -1,5 +1,6 @@
 // tessera serve --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--threads N]
 //               [--quantize q8|q6|q4] [--max-body-bytes N] [--ctx-size N] [--parallel N] [--alias NAME]
+//               [--prefix-cache-mb N]
 //   An OpenAI-compatible HTTP server (see server/http_server.h for the routes).
 //
 // Tensor parallel: `mpirun -np N tessera serve ...` — rank 0 serves HTTP and runs the
@@ -39,6 +40,7 @@ struct ServeOptions {
   size_t max_body_bytes = 8u << 20;
   int64_t ctx_size = 0;
   int parallel = 16;
+  int64_t prefix_cache_mb = 1024;
   std::string alias;
   std::string chat_template;
 };
@@ -65,6 +67,7 @@ void log_shard_plan(const Model& model) {
 void serve(const ServeOptions& o) {
   if (o.parallel < 1) fail("--parallel must be at least 1");
   if (o.ctx_size < 0) fail("--ctx-size must be positive");
+  if (o.prefix_cache_mb < 0) fail("--prefix-cache-mb must be 0 (off) or more");
   const bool http_rank = launcher_rank() == 0;
   std::optional<Tokenizer> tokenizer;
   std::optional<ChatTemplate> chat_template;
@@ -102,6 +105,7 @@ void serve(const ServeOptions& o) {
 
     SchedulerOptions sched;
     sched.max_active = o.parallel;
+    sched.prefix_cache_bytes = o.prefix_cache_mb << 20;
     sched.stop_ids = serving_stop_ids(config, *tokenizer);
     sched.allowed_vocab = std::min<int64_t>(config.vocab_size, tokenizer->vocab_size());
     Scheduler scheduler(engine, *tokenizer, sched, &api->metrics());
@@ -113,8 +117,9 @@ void serve(const ServeOptions& o) {
       ~StopServer() { api.stop(); }
     } stop_server{*api};
     api->attach(context);
-    log_info("ready: serving '{}' on http://{}:{} ({} rank(s), context {} tokens, {} parallel sequences)",
-             api->options().model_id, o.host, api->port(), rt.comm->size(), ctx_size, o.parallel);
+    log_info("ready: serving '{}' on http://{}:{} ({} rank(s), context {} tokens, {} parallel sequences, "
+             "prefix cache {} MiB per rank)",
+             api->options().model_id, o.host, api->port(), rt.comm->size(), ctx_size, o.parallel, o.prefix_cache_mb);
 
     std::atomic<bool> serving{true};
     std::thread watcher([&] {
@@ -144,6 +149,9 @@ const bool registered = register_command({"serve", "Serve an OpenAI-compatible H
   sub.add_option("--max-body-bytes", o->max_body_bytes, "largest accepted request body (default 8 MiB)");
   sub.add_option("--ctx-size", o->ctx_size, "tokens per sequence, prompt + completion (default: max_position_embeddings)");
   sub.add_option("--parallel", o->parallel, "sequences decoded concurrently; more requests queue (default 16)");
+  sub.add_option("--prefix-cache-mb", o->prefix_cache_mb,
+                 "memory per rank for prompt-state snapshots reused by later prompts with the same prefix; 0: off "
+                 "(default 1024)");
   sub.add_option("--chat-template", o->chat_template, "chat template file to use instead of the model's");
   sub.add_option("--alias", o->alias, "model name reported by /v1/models (default: the directory name)");
   sub.callback([o] { serve(*o); });

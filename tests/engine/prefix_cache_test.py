@@ -1,0 +1,103 @@
+"""The prefix cache through `tessera serve`, one process and `mpirun -np 2`: a five-turn chat (each
+turn appends the previous answer and a new user message) asked twice per turn, with the cache
+(default) and with `use_prefix_cache: false` (computes the whole prompt). The two must agree
+exactly: the same tokens and bit-identical top logprobs (log-softmax of the full logits, printed
+with round-trip precision), greedy and with seeded sampling. From turn 2 on, the cached request
+must report usage.prompt_tokens_details.cached_tokens > 0 (a multiple of 64), streaming too, and
+/metrics must count the lookups and hits."""
+import json
+import os
+import re
+
+from tessera_testlib import SHARED, Checks, http_call, make_checkpoint, start_serve, stop_serve, work_dir
+
+checks = Checks("prefix_cache")
+model = make_checkpoint("prefix-qwen3_5_moe", "--family", "qwen3_5_moe", "--seed", "7", "--tokenizer",
+                        os.path.join(SHARED, "data", "tokenizers", "qwen3"))
+
+SYSTEM = ("You are a careful assistant. Answer in short sentences, cite the facts you rely on, and say "
+          "so when you do not know something. Keep lists to three items and avoid jargon where you can.")
+USER_TURNS = [
+    "Tell me about the history of the bicycle, from the draisine to the safety bicycle, in a few lines.",
+    "Which of those inventions mattered most for ordinary riders, and why would a historian say so?",
+    "Now compare that with the history of the motor car over the same decades, briefly please.",
+    "What did city streets look like in 1900 with both of them on the road at the same time?",
+    "Summarise our whole conversation in three bullet points that a child could understand.",
+]
+
+
+def chat(port, body):
+    return json.loads(http_call(port, "POST", "/v1/chat/completions", body))
+
+
+def stream_usage(port, body):
+    """Streams `body`; returns (joined content, the usage chunk's usage)."""
+    payload = http_call(port, "POST", "/v1/chat/completions",
+                   {**body, "stream": True, "stream_options": {"include_usage": True}})
+    text, usage = "", None
+    for line in payload.splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        chunk = json.loads(line[6:])
+        for choice in chunk.get("choices", []):
+            text += choice.get("delta", {}).get("content") or ""
+        usage = chunk.get("usage") or usage
+    return text, usage
+
+
+def metric(port, name):
+    m = re.search(rf"^{name} (\d+)$", http_call(port, "GET", "/metrics"), re.M)
+    return int(m.group(1)) if m else None
+
+
+def conversation(port, where, sampling):
+    """Five turns, each asked with and without the cache; returns the number of cached requests."""
+    messages = [{"role": "system", "content": SYSTEM}]
+    cached_requests = 0
+    for turn, user in enumerate(USER_TURNS, 1):
+        messages.append({"role": "user", "content": user})
+        body = {"messages": messages, "max_tokens": 12, "logprobs": True, "top_logprobs": 3, **sampling}
+        on = chat(port, body)
+        off = chat(port, {**body, "use_prefix_cache": False})
+        cached_requests += 1
+        cached = on["usage"]["prompt_tokens_details"]["cached_tokens"]
+        prompt = on["usage"]["prompt_tokens"]
+        label = f"{where}, {sampling}, turn {turn} ({prompt} prompt tokens, {cached} cached)"
+        checks.check(on["choices"][0]["message"] == off["choices"][0]["message"] and
+                     on["choices"][0]["logprobs"] == off["choices"][0]["logprobs"],
+                     f"{label}: same tokens and bit-identical logprobs with and without the cache")
+        checks.check(off["usage"]["prompt_tokens_details"]["cached_tokens"] == 0, f"{label}: opt-out reports 0 cached")
+        if turn >= 2:
+            checks.check(0 < cached < prompt and cached % 64 == 0, f"{label}: cached_tokens > 0, whole 64-token blocks")
+        messages.append({"role": "assistant", "content": on["choices"][0]["message"]["content"]})
+    return messages, cached_requests
+
+
+def run_mode(where, np_ranks):
+    log = os.path.join(work_dir("prefix_cache"), where.replace(" ", "_") + ".log")
+    proc, port = start_serve(model, ["--threads", "1", "--ctx-size", "4096"], log, np_ranks)
+    try:
+        queries = 0
+        for sampling in ({"temperature": 0}, {"temperature": 0.9, "top_p": 0.95, "seed": 11}):
+            messages, n = conversation(port, where, sampling)
+            queries += n
+        # Streaming reports the same usage detail; a sixth turn resumes from turn 5's prompt.
+        body = {"messages": messages + [{"role": "user", "content": "Thanks!"}], "max_tokens": 8, "temperature": 0}
+        text, usage = stream_usage(port, body)
+        queries += 1
+        plain = chat(port, {**body, "use_prefix_cache": False})
+        checks.check(text == plain["choices"][0]["message"]["content"] and
+                     usage["prompt_tokens_details"]["cached_tokens"] >= 256,
+                     f"{where}: streaming usage chunk reports {usage['prompt_tokens_details']['cached_tokens']} cached "
+                     "tokens, same text as uncached")
+        hits = metric(port, "tessera_prefix_cache_hits_total")
+        checks.check(metric(port, "tessera_prefix_cache_queries_total") == queries and hits is not None and
+                     2 * 4 + 1 <= hits <= queries and metric(port, "tessera_prefix_cache_cached_tokens_total") > 0,
+                     f"{where}: /metrics counts {queries} lookups (opt-outs excluded) and {hits} hits")
+    finally:
+        stop_serve(proc)
+
+
+run_mode("one process", 0)
+run_mode("mpirun -np 2", 2)
+checks.done()
