@@ -18,15 +18,7 @@ import time
 import json
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from tessera_testlib import http_call, start_serve, stop_serve  # noqa: E402
-
-USER_TURNS = [
-    "Tell me about the history of the bicycle, from the draisine to the safety bicycle, in a few lines.",
-    "Which of those inventions mattered most for ordinary riders, and why would a historian say so?",
-    "Now compare that with the history of the motor car over the same decades, briefly please.",
-    "What did city streets look like in 1900 with both of them on the road at the same time?",
-    "Summarise our whole conversation in three bullet points that a child could understand.",
-]
+from tessera_testlib import CHAT_USER_TURNS, http_call, start_serve, stop_serve  # noqa: E402
 
 
 def chat(port, body):
@@ -36,11 +28,11 @@ def chat(port, body):
 def one_conversation(port, rep, answer_tokens):
     messages = [{"role": "system", "content": f"Conversation {rep}. You are a careful assistant; answer briefly "
                                               "and say so when you do not know something."}]
-    for user in USER_TURNS[:-1]:
+    for user in CHAT_USER_TURNS[:-1]:
         messages.append({"role": "user", "content": user})
         out = chat(port, {"messages": messages, "max_tokens": answer_tokens, "ignore_eos": True, "temperature": 0})
         messages.append({"role": "assistant", "content": out["choices"][0]["message"]["content"]})
-    messages.append({"role": "user", "content": USER_TURNS[-1]})
+    messages.append({"role": "user", "content": CHAT_USER_TURNS[-1]})
     timed = {}
     for name, use in (("off", False), ("on", True)):
         t0 = time.perf_counter()

@@ -130,3 +130,14 @@ def http_call(port, method, path, body=None, timeout=300):
     conn.close()
     assert resp.status == 200, (resp.status, payload)
     return payload
+
+
+# User messages of a five-turn chat (prefix-cache test and bench/prefix_cache_ttft.py): each turn
+# appends one of these and the previous answer, so every prompt extends the one before.
+CHAT_USER_TURNS = [
+    "Tell me about the history of the bicycle, from the draisine to the safety bicycle, in a few lines.",
+    "Which of those inventions mattered most for ordinary riders, and why would a historian say so?",
+    "Now compare that with the history of the motor car over the same decades, briefly please.",
+    "What did city streets look like in 1900 with both of them on the road at the same time?",
+    "Summarise our whole conversation in three bullet points that a child could understand.",
+]

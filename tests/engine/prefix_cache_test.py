@@ -9,7 +9,7 @@ import json
 import os
 import re
 
-from tessera_testlib import SHARED, Checks, http_call, make_checkpoint, start_serve, stop_serve, work_dir
+from tessera_testlib import CHAT_USER_TURNS, SHARED, Checks, http_call, make_checkpoint, start_serve, stop_serve, work_dir
 
 checks = Checks("prefix_cache")
 model = make_checkpoint("prefix-qwen3_5_moe", "--family", "qwen3_5_moe", "--seed", "7", "--tokenizer",
@@ -17,13 +17,6 @@ model = make_checkpoint("prefix-qwen3_5_moe", "--family", "qwen3_5_moe", "--seed
 
 SYSTEM = ("You are a careful assistant. Answer in short sentences, cite the facts you rely on, and say "
           "so when you do not know something. Keep lists to three items and avoid jargon where you can.")
-USER_TURNS = [
-    "Tell me about the history of the bicycle, from the draisine to the safety bicycle, in a few lines.",
-    "Which of those inventions mattered most for ordinary riders, and why would a historian say so?",
-    "Now compare that with the history of the motor car over the same decades, briefly please.",
-    "What did city streets look like in 1900 with both of them on the road at the same time?",
-    "Summarise our whole conversation in three bullet points that a child could understand.",
-]
 
 
 def chat(port, body):
@@ -54,7 +47,7 @@ def conversation(port, where, sampling):
     """Five turns, each asked with and without the cache; returns the number of cached requests."""
     messages = [{"role": "system", "content": SYSTEM}]
     cached_requests = 0
-    for turn, user in enumerate(USER_TURNS, 1):
+    for turn, user in enumerate(CHAT_USER_TURNS, 1):
         messages.append({"role": "user", "content": user})
         body = {"messages": messages, "max_tokens": 12, "logprobs": True, "top_logprobs": 3, **sampling}
         on = chat(port, body)
