@@ -4,7 +4,8 @@ turn appends the previous answer and a new user message) asked twice per turn, w
 exactly: the same tokens and bit-identical top logprobs (log-softmax of the full logits, printed
 with round-trip precision), greedy and with seeded sampling. From turn 2 on, the cached request
 must report usage.prompt_tokens_details.cached_tokens > 0 (a multiple of 64), streaming too, and
-/metrics must count the lookups and hits."""
+/metrics must count the lookups and hits. Under `-np 2` the budget is small enough that snapshots
+are evicted (dropped on both ranks) along the way, and results stay identical."""
 import json
 import os
 import re
@@ -66,9 +67,12 @@ def conversation(port, where, sampling):
     return messages, cached_requests
 
 
-def run_mode(where, np_ranks):
+def run_mode(where, np_ranks, budget_mb):
+    """budget_mb None: the default budget (nothing is evicted here); 1: snapshots (60 KB + 512 B per
+    token on this model) overflow it, so the least recently used are dropped on every rank."""
     log = os.path.join(work_dir("prefix_cache"), where.replace(" ", "_") + ".log")
-    proc, port = start_serve(model, ["--threads", "1", "--ctx-size", "4096"], log, np_ranks)
+    args = ["--threads", "1", "--ctx-size", "4096"] + (["--prefix-cache-mb", str(budget_mb)] if budget_mb else [])
+    proc, port = start_serve(model, args, log, np_ranks)
     try:
         queries = 0
         for sampling in ({"temperature": 0}, {"temperature": 0.9, "top_p": 0.95, "seed": 11}):
@@ -87,10 +91,23 @@ def run_mode(where, np_ranks):
         checks.check(metric(port, "tessera_prefix_cache_queries_total") == queries and hits is not None and
                      2 * 4 + 1 <= hits <= queries and metric(port, "tessera_prefix_cache_cached_tokens_total") > 0,
                      f"{where}: /metrics counts {queries} lookups (opt-outs excluded) and {hits} hits")
+        held, entries = metric(port, "tessera_prefix_cache_bytes"), metric(port, "tessera_prefix_cache_entries")
+        if budget_mb:
+            checks.check(0 < held <= budget_mb << 20 and 0 < entries < unevicted_entries,
+                         f"{where}: the {budget_mb} MiB budget holds {held} bytes in {entries} snapshots "
+                         f"(of {unevicted_entries} taken: the rest were evicted)")
+        else:
+            # Turn 1's own snapshot (system + first user message) is still there for a prompt that
+            # needs exactly it.
+            first = chat(port, {"messages": [{"role": "system", "content": SYSTEM},
+                                             {"role": "user", "content": CHAT_USER_TURNS[0]}], "max_tokens": 1})
+            checks.check(first["usage"]["prompt_tokens_details"]["cached_tokens"] == 128,
+                         f"{where}: the default budget keeps all {entries} snapshots ({held} bytes)")
+        return entries
     finally:
         stop_serve(proc)
 
 
-run_mode("one process", 0)
-run_mode("mpirun -np 2", 2)
+unevicted_entries = run_mode("one process", 0, None)
+run_mode("mpirun -np 2", 2, 1)
 checks.done()
