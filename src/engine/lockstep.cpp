@@ -103,6 +103,11 @@ void LockstepEngine::restore(int slot, int64_t id) { command({Op::kRestore, slot
 
 void LockstepEngine::drop_snapshot(int64_t id) { command({Op::kDropSnapshot, 0, 0, 0, id}); }
 
+int64_t LockstepEngine::sequence_bytes(int slot) const {
+  auto it = sequences_.find(slot);
+  return it == sequences_.end() ? 0 : state_bytes(it->second);
+}
+
 int64_t LockstepEngine::position(int slot) const {
   auto it = sequences_.find(slot);
   return it == sequences_.end() ? 0 : it->second.position;

@@ -35,6 +35,7 @@ class LockstepEngine {
   void restore(int slot, int64_t id);
   void drop_snapshot(int64_t id);
   int64_t snapshot_bytes() const { return snapshot_bytes_; }  // this rank's
+  int64_t sequence_bytes(int slot) const;                      // this rank's shard of slot's state
   int64_t position(int slot) const;
   // Rank 0 only. Every rank's memory use, in rank order (a collective: workers take part
   // from run_worker(), so /metrics and /bench can report all ranks while serving).

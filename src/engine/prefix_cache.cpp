@@ -61,16 +61,19 @@ bool PrefixCache::contains(std::span<const int32_t> prefix) {
 
 std::vector<int64_t> PrefixCache::insert(std::span<const int32_t> prefix, int64_t id, int64_t bytes) {
   TS_CHECK(!prefix.empty() && prefix.size() % kBlockTokens == 0, "prefix cache: a snapshot covers whole 64-token blocks");
-  std::vector<int64_t> dropped;
-  if (bytes > budget_bytes_ || contains(prefix)) {
-    dropped.push_back(id);
-    return dropped;
-  }
+  if (bytes > budget_bytes_ || contains(prefix)) return {id};
   const uint64_t h = chain_hash(prefix);
+  std::vector<int64_t> dropped = make_room(bytes);
   lru_.push_front({id, h, std::vector<int32_t>(prefix.begin(), prefix.end()), bytes});
   by_hash_.emplace(h, lru_.begin());
   bytes_ += bytes;
-  while (bytes_ > budget_bytes_) {
+  return dropped;
+}
+
+std::vector<int64_t> PrefixCache::make_room(int64_t bytes) {
+  std::vector<int64_t> dropped;
+  if (bytes > budget_bytes_) return dropped;
+  while (bytes_ + bytes > budget_bytes_) {
     dropped.push_back(lru_.back().id);
     erase(std::prev(lru_.end()));
   }

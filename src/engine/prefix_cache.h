@@ -51,9 +51,13 @@ class PrefixCache {
 
   // A fresh id for a snapshot about to be taken.
   int64_t next_id() { return next_id_++; }
-  // Records snapshot `id` of `prefix` (a whole number of blocks) taking `bytes`, then evicts
-  // least recently used entries until the total fits the budget. Returns the ids to drop,
-  // which include `id` itself when it alone exceeds the budget.
+  // Before taking a snapshot of `bytes`: evicts least recently used entries until it will fit,
+  // so memory never holds more than the budget. Returns the ids to drop (empty, and nothing
+  // evicted, when `bytes` alone exceeds the budget: the snapshot should not be taken).
+  std::vector<int64_t> make_room(int64_t bytes);
+  // Records snapshot `id` of `prefix` (a whole number of blocks) taking `bytes`, evicting least
+  // recently used entries until the total fits the budget. Returns the ids to drop, which are
+  // just `id` when it alone exceeds the budget or the prefix is already cached.
   std::vector<int64_t> insert(std::span<const int32_t> prefix, int64_t id, int64_t bytes);
 
   static uint64_t default_block_hash(uint64_t previous, std::span<const int32_t> block);

@@ -242,6 +242,11 @@ void Scheduler::snapshot_prefix(Sequence& seq) {
   if (seq.prefilled % static_cast<size_t>(PrefixCache::kBlockTokens) != 0) return;
   const std::span<const int32_t> prefix(seq.request.prompt.data(), seq.prefilled);
   if (prefix_cache_.contains(prefix)) return;
+  // Evict first, and skip a snapshot larger than the whole budget, so the copy never pushes
+  // memory past the budget.
+  const int64_t expected = engine_.sequence_bytes(seq.slot);
+  if (expected > prefix_cache_.budget_bytes()) return;
+  for (int64_t dropped : prefix_cache_.make_room(expected)) engine_.drop_snapshot(dropped);
   const int64_t id = prefix_cache_.next_id();
   const int64_t bytes = engine_.snapshot(seq.slot, id);
   for (int64_t dropped : prefix_cache_.insert(prefix, id, bytes)) engine_.drop_snapshot(dropped);

@@ -57,6 +57,10 @@ TEST(PrefixCache, EvictsLeastRecentlyUsedUnderTheBudget) {
   std::sort(dropped.begin(), dropped.end());
   EXPECT_EQ(dropped, (std::vector<int64_t>{1, 3}));
   EXPECT_EQ(cache.bytes(), 100);
+  // make_room evicts before a snapshot is taken; one over the budget evicts nothing.
+  EXPECT_TRUE(cache.make_room(101).empty());
+  EXPECT_EQ(cache.make_room(30), std::vector<int64_t>{6});
+  EXPECT_EQ(cache.bytes(), 0);
 }
 
 TEST(PrefixCache, HashCollisionsAreToldApartByTokens) {
