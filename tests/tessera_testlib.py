@@ -1,9 +1,13 @@
 """Helpers shared by the Python integration tests: where the binary and scratch space are, how to
 write tiny checkpoints, and how to run tessera (optionally under mpirun) and read its JSON."""
+import http.client
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -84,3 +88,58 @@ class Checks:
 
     def done(self):
         print(f"{self.name}: {self.passed} checks passed")
+
+
+def start_serve(model, args, log_path, np_ranks=0, timeout=120):
+    """Starts `tessera serve` on a free port (in its own process group); returns (process, port)
+    once it logs that it is ready."""
+    cmd = [BIN, "serve", "--model", model, "--port", "0", *args]
+    if np_ranks:
+        cmd = [*MPIRUN, "-np", str(np_ranks), *cmd]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(log_path, errors="replace") as f:
+            text = f.read()
+        m = re.search(r"ready: serving .* on http://[^:]+:(\d+)", text)
+        if m:
+            return proc, int(m.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop_serve(proc)
+    raise AssertionError(f"server did not start:\n{text[-3000:]}")
+
+
+def stop_serve(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def http_call(port, method, path, body=None, timeout=300):
+    """One request to 127.0.0.1:port; returns the body text, raising unless the status is 200."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request(method, path, body=None if body is None else json.dumps(body),
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    payload = resp.read().decode()
+    conn.close()
+    assert resp.status == 200, (resp.status, payload)
+    return payload
+
+
+# User messages of a five-turn chat (prefix-cache test and bench/prefix_cache_ttft.py): each turn
+# appends one of these and the previous answer, so every prompt extends the one before.
+CHAT_USER_TURNS = [
+    "Tell me about the history of the bicycle, from the draisine to the safety bicycle, in a few lines.",
+    "Which of those inventions mattered most for ordinary riders, and why would a historian say so?",
+    "Now compare that with the history of the motor car over the same decades, briefly please.",
+    "What did city streets look like in 1900 with both of them on the road at the same time?",
+    "Summarise our whole conversation in three bullet points that a child could understand.",
+]

@@ -2,7 +2,7 @@
 //               [--quantize q8|q6|q4] [--max-body-bytes N] [--ctx-size N] [--parallel N] [--alias NAME]
 //               [--temperature T --top-p P --top-k K --min-p M --repeat-penalty R --presence-penalty X
 //                --frequency-penalty X] [--max-tokens-default N]
-//               [--kv-budget-mb N] [--max-queue N] [--cors-origin ORIGIN]
+//               [--kv-budget-mb N] [--max-queue N] [--cors-origin ORIGIN] [--prefix-cache-mb N]
 //   An OpenAI-compatible HTTP server (see server/http_server.h for the routes). Sampling
 //   parameters a request leaves out come from the flags, else from generation_config.json
 //   (server/request_defaults.h); max_tokens from --max-tokens-default.
@@ -11,7 +11,8 @@
 // held within a budget per rank, --kv-budget-mb or by default 80% of the memory the hosts have
 // left after loading. Each admitted sequence reserves its worst case, so no rank runs out of
 // memory mid-generation; requests wait in the queue until they fit. A context size the budget
-// cannot hold for even one sequence is lowered to what it can.
+// cannot hold for even one sequence is lowered to what it can. Prefix-cache snapshots have their
+// own budget, --prefix-cache-mb per rank.
 //
 // Tensor parallel: `mpirun -np N tessera serve ...` — rank 0 serves HTTP and runs the
 // scheduler; ranks > 0 follow its lock-step commands (run_model_command). When ranks share
@@ -55,6 +56,7 @@ struct ServeOptions {
   size_t max_body_bytes = 8u << 20;
   int64_t ctx_size = 0;
   int parallel = 16;
+  int64_t prefix_cache_mb = 1024;
   std::string alias;
   std::string chat_template;
   // Sampling flags as request parameters ({"temperature": 0.7, ...}); only those given.
@@ -130,6 +132,7 @@ void serve(const ServeOptions& o) {
   if (o.max_tokens_default < 0) fail("--max-tokens-default must be 0 (up to the context) or positive");
   if (o.kv_budget_mb < 0) fail("--kv-budget-mb must be positive (or 0: from the free memory)");
   if (o.max_queue < 0) fail("--max-queue must be positive (or 0: no limit)");
+  if (o.prefix_cache_mb < 0) fail("--prefix-cache-mb must be 0 (off) or more");
   const bool http_rank = launcher_rank() == 0;
   std::optional<Tokenizer> tokenizer;
   std::optional<ChatTemplate> chat_template;
@@ -175,6 +178,7 @@ void serve(const ServeOptions& o) {
     sched.state_budget_bytes = state_budget(o, sched.state_size, memory, ctx_size);
     sched.max_queued = o.max_queue;
     sched.max_active = o.parallel;
+    sched.prefix_cache_bytes = o.prefix_cache_mb << 20;
     sched.stop_ids = serving_stop_ids(config, *tokenizer);
     sched.allowed_vocab = std::min<int64_t>(config.vocab_size, tokenizer->vocab_size());
     Scheduler scheduler(engine, *tokenizer, sched, &api->metrics());
@@ -190,8 +194,9 @@ void serve(const ServeOptions& o) {
       ~StopServer() { api.stop(); }
     } stop_server{*api};
     api->attach(context);
-    log_info("ready: serving '{}' on http://{}:{} ({} rank(s), context {} tokens, {} parallel sequences)",
-             api->options().model_id, o.host, api->port(), rt.comm->size(), ctx_size, o.parallel);
+    log_info("ready: serving '{}' on http://{}:{} ({} rank(s), context {} tokens, {} parallel sequences, "
+             "prefix cache {} MiB per rank)",
+             api->options().model_id, o.host, api->port(), rt.comm->size(), ctx_size, o.parallel, o.prefix_cache_mb);
     if (sched.state_budget_bytes > 0)
       log_info("sequence state budget {:.1f} MiB per rank: {:.1f} KiB per token + {:.2f} MiB per sequence; "
                "{} sequence(s) of the full context fit at once", static_cast<double>(sched.state_budget_bytes) / kMiB,
@@ -227,6 +232,9 @@ const bool registered = register_command({"serve", "Serve an OpenAI-compatible H
   sub.add_option("--max-body-bytes", o->max_body_bytes, "largest accepted request body (default 8 MiB)");
   sub.add_option("--ctx-size", o->ctx_size, "tokens per sequence, prompt + completion (default: max_position_embeddings)");
   sub.add_option("--parallel", o->parallel, "sequences decoded concurrently; more requests queue (default 16)");
+  sub.add_option("--prefix-cache-mb", o->prefix_cache_mb,
+                 "memory per rank for prompt-state snapshots reused by later prompts with the same prefix; 0: off "
+                 "(default 1024)");
   sub.add_option("--chat-template", o->chat_template, "chat template file to use instead of the model's");
   sub.add_option("--alias", o->alias, "model name reported by /v1/models (default: the directory name)");
   // Sampling defaults: only the flags given override generation_config.json.

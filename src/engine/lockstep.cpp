@@ -31,6 +31,24 @@ void LockstepEngine::execute(const Header& header, std::span<const int32_t> toke
       break;
     }
     case Op::kRelease: sequences_.erase(header.slot); break;
+    case Op::kSnapshot: {
+      SequenceState& copy = snapshots_[header.snapshot] = sequence(header.slot);
+      snapshot_bytes_ += state_bytes(copy);
+      break;
+    }
+    case Op::kRestore: {
+      const auto it = snapshots_.find(header.snapshot);
+      TS_CHECK(it != snapshots_.end(), "restore of unknown snapshot {}", header.snapshot);
+      sequences_[header.slot] = it->second;
+      break;
+    }
+    case Op::kDropSnapshot: {
+      const auto it = snapshots_.find(header.snapshot);
+      if (it == snapshots_.end()) break;
+      snapshot_bytes_ -= state_bytes(it->second);
+      snapshots_.erase(it);
+      break;
+    }
     case Op::kStop: stopped_ = true; break;
     case Op::kMemory: break;  // the collective runs in gather_memory() / run_worker()
   }
@@ -67,6 +85,27 @@ void LockstepEngine::release(int slot) {
   Header header{Op::kRelease, slot, 0, 0};
   if (model_.comm().size() > 1 && !stopped_) model_.comm().broadcast(&header, sizeof(header), 0);
   execute(header, {}, {}, nullptr);
+}
+
+void LockstepEngine::command(Header header) {
+  TS_CHECK(is_leader() && !stopped_, "engine command on a worker or after shutdown");
+  if (model_.comm().size() > 1) model_.comm().broadcast(&header, sizeof(header), 0);
+  execute(header, {}, {}, nullptr);
+}
+
+int64_t LockstepEngine::snapshot(int slot, int64_t id) {
+  TS_CHECK(sequences_.count(slot) && !snapshots_.count(id), "snapshot {} of slot {}: no such slot or id taken", id, slot);
+  command({Op::kSnapshot, slot, 0, 0, id});
+  return state_bytes(snapshots_.at(id));
+}
+
+void LockstepEngine::restore(int slot, int64_t id) { command({Op::kRestore, slot, 0, 0, id}); }
+
+void LockstepEngine::drop_snapshot(int64_t id) { command({Op::kDropSnapshot, 0, 0, 0, id}); }
+
+int64_t LockstepEngine::sequence_bytes(int slot) const {
+  auto it = sequences_.find(slot);
+  return it == sequences_.end() ? 0 : state_bytes(it->second);
 }
 
 int64_t LockstepEngine::position(int slot) const {

@@ -28,6 +28,14 @@ class LockstepEngine {
   void forward_batch(std::span<const int32_t> slots, std::span<const int32_t> tokens, std::vector<float>* logits);
   // Rank 0 only. Forgets a sequence's state on every rank.
   void release(int slot);
+  // Rank 0 only. Prefix-cache snapshots (engine/prefix_cache.h): every rank copies its shard of
+  // slot's state under `id` (returns rank 0's bytes; shards are equal-sized up to head
+  // rounding), copies snapshot `id` into slot (replacing its state), or frees snapshot `id`.
+  int64_t snapshot(int slot, int64_t id);
+  void restore(int slot, int64_t id);
+  void drop_snapshot(int64_t id);
+  int64_t snapshot_bytes() const { return snapshot_bytes_; }  // this rank's
+  int64_t sequence_bytes(int slot) const;                      // this rank's shard of slot's state
   int64_t position(int slot) const;
   // Rank 0 only. Every rank's memory use, in rank order (a collective: workers take part
   // from run_worker(), so /metrics and /bench can report all ranks while serving).
@@ -39,14 +47,18 @@ class LockstepEngine {
   void run_worker();
 
  private:
-  enum class Op : int32_t { kForward = 1, kRelease = 2, kStop = 3, kMemory = 4, kForwardBatch = 5 };
+  enum class Op : int32_t { kForward = 1, kRelease = 2, kStop = 3, kMemory = 4, kForwardBatch = 5,
+                          kSnapshot = 6, kRestore = 7, kDropSnapshot = 8 };
   struct Header {
     Op op;
     int32_t slot;
     int32_t n_tokens;
     int32_t all_positions;
+    int64_t snapshot;  // kSnapshot, kRestore, kDropSnapshot: the snapshot's id
   };
   // kForwardBatch: `slots` holds one slot per token.
+  // Broadcasts the header (when there are workers) and runs it here.
+  void command(Header header);
   void execute(const Header& header, std::span<const int32_t> tokens, std::span<const int32_t> slots,
                std::vector<float>* logits);
   SequenceState& sequence(int slot);
@@ -54,6 +66,8 @@ class LockstepEngine {
 
   Model& model_;
   std::map<int, SequenceState> sequences_;
+  std::map<int64_t, SequenceState> snapshots_;
+  int64_t snapshot_bytes_ = 0;
   bool stopped_ = false;
 };
 

@@ -32,6 +32,18 @@ TokenLogprob token_logprob(std::span<const float> logits, int64_t vocab, int32_t
   return out;
 }
 
+// Where the prefill chunk starting at `pos` ends: the next multiple of `chunk`, cut at the
+// prompt's last block boundary so the end-of-prompt state can be snapshotted. The schedule
+// depends only on the prompt length, never on where a restored prefix left off, so chunk
+// boundaries (and with them the numbers) are the same with and without the cache.
+size_t prefill_end(size_t pos, size_t length, size_t chunk) {
+  const size_t block = static_cast<size_t>(PrefixCache::kBlockTokens);
+  size_t end = std::min(length, (pos / chunk + 1) * chunk);
+  const size_t last_block = length / block * block;
+  if (pos < last_block && last_block < end) end = last_block;
+  return end;
+}
+
 }  // namespace
 
 struct Scheduler::Sequence {
@@ -62,10 +74,17 @@ struct Scheduler::Sequence {
 
 Scheduler::Scheduler(LockstepEngine& engine, const Tokenizer& tokenizer, SchedulerOptions options,
                      SchedulerObserver* observer)
-    : engine_(engine), tokenizer_(tokenizer), options_(std::move(options)), observer_(observer) {
+    : engine_(engine),
+      tokenizer_(tokenizer),
+      options_(std::move(options)),
+      observer_(observer),
+      prefix_cache_(options_.prefix_cache_bytes) {
   if (options_.allowed_vocab <= 0) options_.allowed_vocab = engine_.model().config().vocab_size;
   options_.max_active = std::max(options_.max_active, 1);
-  options_.prefill_chunk = std::max<int64_t>(options_.prefill_chunk, 1);
+  // Chunks start at multiples of the delta rule's 64-token chunk, so a prompt resumed from a
+  // snapshot is cut into the same chunks as one computed from the start.
+  const int64_t block = PrefixCache::kBlockTokens;
+  options_.prefill_chunk = std::max(options_.prefill_chunk / block * block, block);
 }
 
 Scheduler::~Scheduler() = default;
@@ -209,12 +228,15 @@ void Scheduler::step(Sequence& seq) {
   try {
     const std::vector<int32_t>& prompt = seq.request.prompt;
     if (seq.prefilled < prompt.size()) {
-      const size_t n = std::min(prompt.size() - seq.prefilled, static_cast<size_t>(options_.prefill_chunk));
       const auto t0 = Clock::now();
-      engine_.forward(seq.slot, std::span<const int32_t>(prompt.data() + seq.prefilled, n), false, &seq.logits);
+      if (seq.prefilled == 0) restore_prefix(seq);
+      const size_t end = prefill_end(seq.prefilled, prompt.size(), static_cast<size_t>(options_.prefill_chunk));
+      engine_.forward(seq.slot, std::span<const int32_t>(prompt.data() + seq.prefilled, end - seq.prefilled), false,
+                      &seq.logits);
+      seq.prefilled = end;
+      snapshot_prefix(seq);
       seq.prefill_done = Clock::now();
       seq.stats.prompt_seconds += seconds(t0, seq.prefill_done);
-      seq.prefilled += n;
       if (seq.prefilled < prompt.size()) return;  // more chunks next round
     } else {
       engine_.forward(seq.slot, std::span<const int32_t>(&seq.history.back(), 1), false, &seq.logits);
@@ -223,6 +245,34 @@ void Scheduler::step(Sequence& seq) {
   } catch (const std::exception& e) {
     finish(seq, FinishReason::kError, e.what());
   }
+}
+
+void Scheduler::restore_prefix(Sequence& seq) {
+  if (!prefix_cache_.enabled() || !seq.request.use_prefix_cache) return;
+  const std::vector<int32_t>& prompt = seq.request.prompt;
+  const PrefixCache::Hit hit = prefix_cache_.longest_prefix(prompt, static_cast<int64_t>(prompt.size()) - 1);
+  if (hit.tokens > 0) {
+    engine_.restore(seq.slot, hit.id);
+    seq.prefilled = static_cast<size_t>(hit.tokens);
+    seq.stats.cached_tokens = hit.tokens;
+  }
+  if (observer_) observer_->on_prefix_cache_lookup(hit.tokens);
+}
+
+void Scheduler::snapshot_prefix(Sequence& seq) {
+  if (!prefix_cache_.enabled() || !seq.request.use_prefix_cache) return;
+  if (seq.prefilled % static_cast<size_t>(PrefixCache::kBlockTokens) != 0) return;
+  const std::span<const int32_t> prefix(seq.request.prompt.data(), seq.prefilled);
+  if (prefix_cache_.contains(prefix)) return;
+  // Evict first, and skip a snapshot larger than the whole budget, so the copy never pushes
+  // memory past the budget.
+  const int64_t expected = engine_.sequence_bytes(seq.slot);
+  if (expected > prefix_cache_.budget_bytes()) return;
+  for (int64_t dropped : prefix_cache_.make_room(expected)) engine_.drop_snapshot(dropped);
+  const int64_t id = prefix_cache_.next_id();
+  const int64_t bytes = engine_.snapshot(seq.slot, id);
+  for (int64_t dropped : prefix_cache_.insert(prefix, id, bytes)) engine_.drop_snapshot(dropped);
+  if (observer_) observer_->on_prefix_cache_size(prefix_cache_.bytes(), static_cast<int64_t>(prefix_cache_.size()));
 }
 
 void Scheduler::decode_together(const std::vector<Sequence*>& seqs) {

@@ -17,12 +17,21 @@
 // at the head of the queue (first come, first served) until enough sequences end. With
 // `max_queued`, submit() refuses (QueueFull) once that many requests are waiting.
 //
+// Prefix cache (prefix_cache.h): prompts are prefilled in chunks that end at multiples of
+// `prefill_chunk` (a multiple of 64) and at the prompt's length rounded down to 64, the same
+// with and without the cache. Where a chunk ends on a multiple of 64 the sequence's state is
+// snapshotted on every rank; a new prompt starts from the longest cached prefix (leaving at
+// least one token to compute). Since every chunk still starts at a multiple of 64, the chunked
+// delta rule and the row-independent matmuls compute the same numbers either way: results are
+// bit-identical with and without the cache.
+//
 // Text: each sequence detokenizes its own tokens (StreamingDecoder, special tokens skipped) and
 // matches its stop strings, so the events carry final text and a stop string split across
 // tokens is still found.
 #pragma once
 
 #include "engine/lockstep.h"
+#include "engine/prefix_cache.h"
 #include "engine/sampler.h"
 #include "engine/sequence_channel.h"
 #include "engine/state_budget.h"
@@ -50,12 +59,13 @@ struct SequenceRequest {
   std::vector<std::string> stop_strings;
   bool ignore_eos = false;
   int top_logprobs = -1;  // -1: no logprobs; 0: the chosen token's; k: and the k most likely
-  bool use_prefix_cache = true;  // false: neither read nor fill the prefix cache (when there is one)
+  bool use_prefix_cache = true;  // false: neither restores nor snapshots (exo's opt-out)
 };
 
 struct SchedulerOptions {
   int max_active = 16;
-  int64_t prefill_chunk = 512;
+  int64_t prefill_chunk = 512;      // rounded down to a multiple of 64 (at least 64)
+  int64_t prefix_cache_bytes = 0;   // snapshot budget per rank; 0: no prefix cache
   std::set<int32_t> stop_ids;  // EOS ids (see stop_ids.h); never part of the output
   int64_t allowed_vocab = 0;   // 0: the model's vocab_size
   // Bytes of sequence state all admitted sequences may hold on a rank; 0: no limit.
@@ -76,6 +86,10 @@ class SchedulerObserver {
   virtual ~SchedulerObserver() = default;
   virtual void on_first_token(double seconds_since_submit) {}
   virtual void on_next_token(double seconds_since_previous) {}
+  // A prompt looked up in the prefix cache: how many of its tokens were restored (0: a miss).
+  virtual void on_prefix_cache_lookup(int64_t cached_tokens) {}
+  // After a snapshot was added (and others perhaps evicted): rank 0's snapshot bytes, entries.
+  virtual void on_prefix_cache_size(int64_t bytes, int64_t entries) {}
 };
 
 class Scheduler {
@@ -110,6 +124,10 @@ class Scheduler {
   void admit(std::unique_lock<std::mutex>& lock);
   int64_t state_bytes_needed(const SequenceRequest& request) const;
   void step(Sequence& seq);
+  // Before the first prefill chunk: restore the longest cached prefix of the prompt.
+  void restore_prefix(Sequence& seq);
+  // After a prefill chunk ending on a block boundary: snapshot the state, unless cached.
+  void snapshot_prefix(Sequence& seq);
   // One decode token for each of these sequences (all past their prompt) in one batched pass.
   void decode_together(const std::vector<Sequence*>& seqs);
   void on_token(Sequence& seq, int32_t token);
@@ -120,6 +138,7 @@ class Scheduler {
   const Tokenizer& tokenizer_;
   SchedulerOptions options_;
   SchedulerObserver* observer_;
+  PrefixCache prefix_cache_;  // compute thread only
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -24,6 +24,10 @@ struct SequenceState {
   std::vector<LayerState> layers;
 };
 
+// Bytes the state's buffers hold (KV grows with position; conv and recurrent are fixed). A copy
+// of the state is a complete snapshot at `position` (engine/prefix_cache.h).
+int64_t state_bytes(const SequenceState& state);
+
 // One forward pass may carry several sequences (batched decode: one token each from many
 // requests, so every weight is read once for all of them). Rows [first_row, first_row + n_rows)
 // of the batch are tokens start_pos.. of the sequence whose state for this layer is `state`.

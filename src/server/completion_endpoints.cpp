@@ -71,9 +71,11 @@ std::vector<std::shared_ptr<SequenceChannel>> submit_choices(ServingContext& ctx
 }
 
 // Usage of n choices: the prompt counts once (as OpenAI bills it), completions add up.
+// The prompt (and the part of it the prefix cache supplied) is reported as the first choice saw it.
 void add_choice_usage(SequenceStats& total, const SequenceStats& choice) {
-  total.prompt_tokens = choice.prompt_tokens;
-  total.completion_tokens += choice.completion_tokens;
+  const int64_t completion_tokens = total.completion_tokens + choice.completion_tokens;
+  if (total.prompt_tokens == 0) total = choice;
+  total.completion_tokens = completion_tokens;
 }
 
 // A non-streaming answer: gathers the deltas while watching the client's socket, so a client
@@ -124,8 +126,8 @@ void end_stream(SseWriter& sse, const Outcome& outcome, const ResponseHeader& he
 
 }  // namespace
 
-void CompletionEndpoints::record(const Outcome& outcome, bool used_prefix_cache) {
-  metrics_.add_sequence(outcome.stats, used_prefix_cache);
+void CompletionEndpoints::record(const Outcome& outcome) {
+  metrics_.add_sequence(outcome.stats);
   request_context::note_tokens(outcome.stats.prompt_tokens, outcome.stats.completion_tokens);
   if (outcome.finish == FinishReason::kCancelled) metrics_.count_cancelled();
 }
@@ -284,19 +286,12 @@ void CompletionEndpoints::bench(const std::string& raw_body, httplib::Response& 
   body.erase("stream");  // always measured non-streaming
   body.erase("stream_options");
   apply_request_defaults(body, ctx_.request_defaults);
-  // As exo's bench endpoint: generate exactly max_tokens unless told otherwise, and say
-  // whether to use the prefix cache.
+  // As exo's bench endpoint: generate exactly max_tokens unless told otherwise (use_prefix_cache
+  // is a parameter of every endpoint).
   if (!body.contains("ignore_eos")) body["ignore_eos"] = true;
-  bool use_prefix_cache = true;
-  if (body.contains("use_prefix_cache")) {
-    if (!body["use_prefix_cache"].is_boolean()) bad_request("'use_prefix_cache' must be a boolean", "use_prefix_cache");
-    use_prefix_cache = body["use_prefix_cache"].get<bool>();
-    body.erase("use_prefix_cache");
-  }
   const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
   SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);
-  request.use_prefix_cache = use_prefix_cache;
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
   std::shared_ptr<SequenceChannel> channel = ctx_.scheduler.submit(std::move(request));
   CancelOnExit guard{channel};
@@ -305,7 +300,7 @@ void CompletionEndpoints::bench(const std::string& raw_body, httplib::Response& 
     content += d.content;
     reasoning += d.reasoning;
   });
-  record(outcome, use_prefix_cache);
+  record(outcome);
   if (unanswered(outcome)) throw outcome_error(outcome);
 
   OrderedJson out = chat_completion_json(header, content, reasoning, finish_reason_name(outcome.finish), nullptr, outcome.stats);

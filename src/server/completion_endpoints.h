@@ -33,7 +33,7 @@ class CompletionEndpoints {
 
  private:
   // Metrics and the access log's token counts for a finished sequence.
-  void record(const Outcome& outcome, bool used_prefix_cache = true);
+  void record(const Outcome& outcome);
 
   ServingContext& ctx_;
   Metrics& metrics_;

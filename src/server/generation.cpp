@@ -87,6 +87,7 @@ SequenceRequest make_sequence_request(const ServingContext& ctx, const Generatio
   request.stop_strings = gen.stop;
   request.ignore_eos = gen.ignore_eos;
   request.top_logprobs = gen.top_logprobs;
+  request.use_prefix_cache = gen.use_prefix_cache;
   return request;
 }
 

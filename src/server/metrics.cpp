@@ -39,15 +39,11 @@ void Metrics::count_cancelled() {
   ++cancelled_;
 }
 
-void Metrics::add_sequence(const SequenceStats& stats, bool used_prefix_cache) {
+void Metrics::add_sequence(const SequenceStats& stats) {
   auto count = [](int64_t n) { return static_cast<uint64_t>(std::max<int64_t>(n, 0)); };
   std::lock_guard<std::mutex> lock(mutex_);
   prompt_tokens_ += count(stats.prompt_tokens);
   completion_tokens_ += count(stats.completion_tokens);
-  if (used_prefix_cache) {  // as vLLM counts: in tokens, so the rate weighs long prompts more
-    prefix_cache_queries_ += count(stats.prompt_tokens);
-    prefix_cache_hits_ += count(stats.cached_tokens);
-  }
 }
 
 void Metrics::set_rank_memory(std::vector<MemoryUsage> per_rank) {
@@ -65,6 +61,19 @@ void Metrics::on_next_token(double seconds) {
   itl_.observe(seconds);
 }
 
+void Metrics::on_prefix_cache_lookup(int64_t cached_tokens) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++prefix_queries_;
+  if (cached_tokens > 0) ++prefix_hits_;
+  prefix_cached_tokens_ += static_cast<uint64_t>(std::max<int64_t>(cached_tokens, 0));
+}
+
+void Metrics::on_prefix_cache_size(int64_t bytes, int64_t entries) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  prefix_bytes_ = bytes;
+  prefix_entries_ = entries;
+}
+
 std::string Metrics::render(const Live& live) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
@@ -78,12 +87,20 @@ std::string Metrics::render(const Live& live) const {
       "# HELP tessera_prompt_tokens_total Prompt tokens processed.\n"
       "# TYPE tessera_prompt_tokens_total counter\ntessera_prompt_tokens_total {}\n"
       "# HELP tessera_completion_tokens_total Tokens generated.\n"
-      "# TYPE tessera_completion_tokens_total counter\ntessera_completion_tokens_total {}\n"
-      "# HELP tessera_prefix_cache_queries_total Prompt tokens looked up in the prefix cache.\n"
+      "# TYPE tessera_completion_tokens_total counter\ntessera_completion_tokens_total {}\n",
+      cancelled_, prompt_tokens_, completion_tokens_);
+  out += fmt::format(
+      "# HELP tessera_prefix_cache_queries_total Prompts looked up in the prefix cache.\n"
       "# TYPE tessera_prefix_cache_queries_total counter\ntessera_prefix_cache_queries_total {}\n"
-      "# HELP tessera_prefix_cache_hits_total Prompt tokens whose state came from the prefix cache.\n"
-      "# TYPE tessera_prefix_cache_hits_total counter\ntessera_prefix_cache_hits_total {}\n",
-      cancelled_, prompt_tokens_, completion_tokens_, prefix_cache_queries_, prefix_cache_hits_);
+      "# HELP tessera_prefix_cache_hits_total Prompts that resumed from a cached prefix.\n"
+      "# TYPE tessera_prefix_cache_hits_total counter\ntessera_prefix_cache_hits_total {}\n"
+      "# HELP tessera_prefix_cache_cached_tokens_total Prompt tokens restored from the prefix cache instead of computed.\n"
+      "# TYPE tessera_prefix_cache_cached_tokens_total counter\ntessera_prefix_cache_cached_tokens_total {}\n"
+      "# HELP tessera_prefix_cache_bytes Memory of the prefix cache's state snapshots (rank 0; each rank holds its shard).\n"
+      "# TYPE tessera_prefix_cache_bytes gauge\ntessera_prefix_cache_bytes {}\n"
+      "# HELP tessera_prefix_cache_entries State snapshots in the prefix cache.\n"
+      "# TYPE tessera_prefix_cache_entries gauge\ntessera_prefix_cache_entries {}\n",
+      prefix_queries_, prefix_hits_, prefix_cached_tokens_, prefix_bytes_, prefix_entries_);
   ttft_.render(out, "tessera_time_to_first_token_seconds", "Time from request submission to its first token.");
   itl_.render(out, "tessera_inter_token_latency_seconds", "Time between consecutive tokens of one sequence.");
   out += fmt::format(

@@ -11,6 +11,10 @@
 //   tessera_prefix_cache_hits_total                counter (of those, tokens found: hit rate = hits / queries)
 //   tessera_time_to_first_token_seconds            histogram (submit → first sampled token)
 //   tessera_inter_token_latency_seconds            histogram (between tokens of one sequence)
+//   tessera_prefix_cache_queries_total             counter (prompts looked up in the prefix cache)
+//   tessera_prefix_cache_hits_total                counter (lookups that restored a prefix)
+//   tessera_prefix_cache_cached_tokens_total       counter (prompt tokens restored, not computed)
+//   tessera_prefix_cache_bytes / _entries          gauges (snapshots held, rank 0; ranks hold equal shards)
 //   tessera_queue_depth / tessera_active_sequences gauges
 //   tessera_state_budget_bytes                     gauge (sequence-state budget per rank; 0: none)
 //   tessera_state_reserved_bytes                   gauge (of it, reserved by admitted sequences)
@@ -53,11 +57,13 @@ class Metrics : public SchedulerObserver {
   void count_request(const std::string& endpoint, int status);
   void count_cancelled();
   // A finished (or cancelled) sequence: its tokens and its prefix-cache lookup.
-  void add_sequence(const SequenceStats& stats, bool used_prefix_cache);
+  void add_sequence(const SequenceStats& stats);
   void set_rank_memory(std::vector<MemoryUsage> per_rank);
 
   void on_first_token(double seconds) override;
   void on_next_token(double seconds) override;
+  void on_prefix_cache_lookup(int64_t cached_tokens) override;
+  void on_prefix_cache_size(int64_t bytes, int64_t entries) override;
 
   struct Live {
     bool model_loaded = false;
@@ -74,8 +80,11 @@ class Metrics : public SchedulerObserver {
   uint64_t cancelled_ = 0;
   uint64_t prompt_tokens_ = 0;
   uint64_t completion_tokens_ = 0;
-  uint64_t prefix_cache_queries_ = 0;
-  uint64_t prefix_cache_hits_ = 0;
+  uint64_t prefix_queries_ = 0;
+  uint64_t prefix_hits_ = 0;
+  uint64_t prefix_cached_tokens_ = 0;
+  int64_t prefix_bytes_ = 0;
+  int64_t prefix_entries_ = 0;
   Histogram ttft_;
   Histogram itl_;
   std::vector<MemoryUsage> rank_memory_;

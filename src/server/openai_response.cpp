@@ -50,7 +50,8 @@ ResponseHeader new_response_header(const std::string& id_prefix, const std::stri
 OrderedJson usage_json(const SequenceStats& stats) {
   return {{"prompt_tokens", stats.prompt_tokens},
           {"completion_tokens", stats.completion_tokens},
-          {"total_tokens", stats.prompt_tokens + stats.completion_tokens}};
+          {"total_tokens", stats.prompt_tokens + stats.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", stats.cached_tokens}}}};  // from the prefix cache
 }
 
 OrderedJson chat_logprobs_json(const std::vector<TokenLogprob>& logprobs, const Tokenizer& tokenizer) {

@@ -103,6 +103,7 @@ void apply_params(const Json& body, GenerationParams& gen, const std::map<std::s
       {"n", [&](const Json& v) { gen.n = static_cast<int>(integer_in(v, "n", 1, 128)); }},
       {"ignore_eos", [&](const Json& v) { gen.ignore_eos = boolean(v, "ignore_eos"); }},
       {"logit_bias", [&](const Json& v) { gen.sampling.logit_bias = logit_bias(v); }},
+      {"use_prefix_cache", [&](const Json& v) { gen.use_prefix_cache = boolean(v, "use_prefix_cache"); }},
   };
   for (const auto& [key, value] : body.items()) {
     if (value.is_null()) continue;

@@ -202,7 +202,7 @@ def test_defaults_and_parameters(model_dir):
 
         ignored = {"store": True, "metadata": {"k": "v"}, "reasoning_effort": "low", "service_tier": "auto",
                    "prediction": {"type": "content", "content": "x"}, "modalities": ["text"], "web_search_options": {},
-                   "use_prefix_cache": True, "frobnicate": 1}
+                   "frobnicate": 1}
         before = len(log_lines(srv, "ignoring unsupported request parameter"))
         status, r = post_json(port, "/v1/chat/completions", {**base, "temperature": 0, **ignored})
         after = log_lines(srv, "ignoring unsupported request parameter")
