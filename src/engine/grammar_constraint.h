@@ -3,9 +3,10 @@
 //
 // Cost: the walk visits only trie nodes whose prefix the grammar still accepts, so a state that
 // allows few bytes (punctuation, a property name) is cheap, while one inside a free string visits
-// most of the trie. Masks are cached per canonical matcher state (JSON output revisits the same
-// states: inside a string, after each comma, ...), so a state's walk is paid once per request.
-// See bench/grammar_mask_bench.cpp for the numbers.
+// most of the trie. Two caches keep that cheap: matcher states are interned with their byte
+// transitions (MatcherStateTable), so most trie nodes cost an array lookup rather than a matcher
+// step, and whole masks are kept per canonical matcher state (JSON output revisits the same
+// states: inside a string, after each comma, ...). See bench/grammar_mask_bench.cpp.
 #pragma once
 
 #include "engine/decoding_constraint.h"
@@ -13,6 +14,7 @@
 #include "engine/token_trie.h"
 #include "tokenizer/tokenizer.h"
 
+#include <array>
 #include <list>
 #include <memory>
 #include <unordered_map>
@@ -27,9 +29,40 @@ class TokenMask {
   void allow(int32_t id) { words_[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63); }
   bool allowed(int32_t id) const { return (words_[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1; }
   int64_t count() const;
+  uint64_t word(int32_t index) const { return words_[static_cast<size_t>(index)]; }  // ids 64*index..
 
  private:
   std::vector<uint64_t> words_;
+};
+
+// The matcher states a request has met, interned, with their byte transitions filled in as the
+// trie walks need them: a walk then costs one array lookup per trie node, and a matcher step only
+// the first time a (state, byte) pair comes up.
+class MatcherStateTable {
+ public:
+  static constexpr int32_t kDead = -1;
+  struct Hash {
+    size_t operator()(const MatcherState& s) const;
+  };
+  explicit MatcherStateTable(std::shared_ptr<const Grammar> grammar) : grammar_(std::move(grammar)) {}
+  int32_t intern(const MatcherState& canonical_state);
+  int32_t next(int32_t state, uint8_t byte) {
+    int32_t& to = next_[static_cast<size_t>(state)][byte];
+    if (to == kUnknown) to = compute_next(state, byte);
+    return to;
+  }
+  size_t size() const { return states_.size(); }
+  void clear();
+
+ private:
+  static constexpr int32_t kUnknown = -2;
+  int32_t compute_next(int32_t state, uint8_t byte);
+
+  std::shared_ptr<const Grammar> grammar_;
+  std::vector<MatcherState> states_;
+  std::vector<std::array<int32_t, 256>> next_;
+  std::unordered_map<MatcherState, int32_t, Hash> ids_;
+  MatcherState scratch_;
 };
 
 class GrammarConstraint : public DecodingConstraint {
@@ -49,20 +82,18 @@ class GrammarConstraint : public DecodingConstraint {
   void clear_cache();
 
  private:
-  struct StateHash {
-    size_t operator()(const MatcherState& s) const;
-  };
-  TokenMask compute_mask();
+  TokenMask compute_mask(const MatcherState& canonical_state);
 
   static constexpr size_t kCacheEntries = 64;  // ~19 KiB each for a 151k vocabulary
 
   GrammarMatcher matcher_;
   std::shared_ptr<const TokenTrie> trie_;
   const Tokenizer& tokenizer_;
-  std::vector<MatcherState> walk_states_;  // by trie depth, reused between walks
+  MatcherStateTable table_;
+  std::vector<int32_t> walk_states_;  // by trie depth: table ids
   // LRU: most recent first.
   std::list<std::pair<MatcherState, TokenMask>> cache_;
-  std::unordered_map<MatcherState, std::list<std::pair<MatcherState, TokenMask>>::iterator, StateHash> index_;
+  std::unordered_map<MatcherState, std::list<std::pair<MatcherState, TokenMask>>::iterator, MatcherStateTable::Hash> index_;
 };
 
 }  // namespace tessera

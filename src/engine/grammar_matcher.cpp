@@ -122,10 +122,12 @@ ByteClass GrammarMatcher::next_bytes() const {
   return out;
 }
 
-MatcherState GrammarMatcher::canonical_state() const {
+MatcherState GrammarMatcher::canonical_state() const { return canonical(state_); }
+
+MatcherState GrammarMatcher::canonical(const MatcherState& state) {
   std::vector<std::vector<uint32_t>> stacks;
-  for (size_t s = 0; s < state_.size(); s += state_[s] + 1)
-    stacks.emplace_back(state_.begin() + static_cast<std::ptrdiff_t>(s), state_.begin() + static_cast<std::ptrdiff_t>(s + 1 + state_[s]));
+  for (size_t s = 0; s < state.size(); s += state[s] + 1)
+    stacks.emplace_back(state.begin() + static_cast<std::ptrdiff_t>(s), state.begin() + static_cast<std::ptrdiff_t>(s + 1 + state[s]));
   std::sort(stacks.begin(), stacks.end());
   MatcherState out;
   for (const auto& st : stacks) out.insert(out.end(), st.begin(), st.end());

@@ -50,6 +50,7 @@ class GrammarMatcher {
   static bool step(const Grammar& grammar, const MatcherState& from, uint8_t byte, MatcherState& to);
   static bool accepting(const MatcherState& state);
   static bool can_continue(const MatcherState& state);
+  static MatcherState canonical(const MatcherState& state);
 
  private:
   std::shared_ptr<const Grammar> grammar_;
