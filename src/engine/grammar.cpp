@@ -81,6 +81,17 @@ GrammarExpr GrammarExpr::repeat(GrammarExpr item, int min, int max) {
   return GrammarExpr(std::move(n));
 }
 
+GrammarExpr GrammarExpr::utf8_multibyte() {
+  const GrammarExpr cont = bytes(ByteClass::range(0x80, 0xBF));
+  return choice({sequence({bytes(ByteClass::range(0xC2, 0xDF)), cont}),
+                 sequence({literal("\xE0"), bytes(ByteClass::range(0xA0, 0xBF)), cont}),
+                 sequence({bytes(ByteClass::range(0xE1, 0xEC).add(0xEE).add(0xEF)), cont, cont}),
+                 sequence({literal("\xED"), bytes(ByteClass::range(0x80, 0x9F)), cont}),
+                 sequence({literal("\xF0"), bytes(ByteClass::range(0x90, 0xBF)), cont, cont}),
+                 sequence({bytes(ByteClass::range(0xF1, 0xF3)), cont, cont, cont}),
+                 sequence({literal("\xF4"), bytes(ByteClass::range(0x80, 0x8F)), cont, cont})});
+}
+
 GrammarExpr::Kind GrammarExpr::kind() const { return node_->kind; }
 const ByteClass& GrammarExpr::byte_class() const { return node_->cls; }
 const std::vector<GrammarExpr>& GrammarExpr::children() const { return node_->children; }

@@ -52,6 +52,8 @@ class GrammarExpr {
   static GrammarExpr repeat(GrammarExpr item, int min, int max);
   static GrammarExpr optional(GrammarExpr item) { return repeat(std::move(item), 0, 1); }
   static GrammarExpr empty() { return sequence({}); }
+  // One well-formed UTF-8 character of 2 to 4 bytes (no overlongs, no surrogates, ≤ U+10FFFF).
+  static GrammarExpr utf8_multibyte();
 
   Kind kind() const;
   const ByteClass& byte_class() const;

@@ -106,7 +106,6 @@ GrammarExpr JsonSchemaCompiler::whitespace() {
 
 GrammarExpr JsonSchemaCompiler::string_char() {
   return cached("char", [] {
-    const E cont = cls(0x80, 0xBF);
     const E hex = E::bytes(ByteClass::range('0', '9').add_range('a', 'f').add_range('A', 'F'));
     // \uXXXX except the surrogates D800-DFFF, which a parser rejects unpaired.
     const E unicode = E::sequence({lit("\\u"), E::choice({
@@ -115,13 +114,7 @@ GrammarExpr JsonSchemaCompiler::string_char() {
         E::sequence({E::bytes(ByteClass::range('e', 'f').add_range('E', 'F')), hex, hex, hex})})});
     return E::choice({
         E::bytes(ByteClass::range(0x20, 0x7F).remove('"').remove('\\')),
-        E::sequence({cls(0xC2, 0xDF), cont}),                      // well-formed UTF-8 only
-        E::sequence({lit("\xE0"), cls(0xA0, 0xBF), cont}),
-        E::sequence({E::bytes(ByteClass::range(0xE1, 0xEC).add(0xEE).add(0xEF)), cont, cont}),
-        E::sequence({lit("\xED"), cls(0x80, 0x9F), cont}),
-        E::sequence({lit("\xF0"), cls(0x90, 0xBF), cont, cont}),
-        E::sequence({cls(0xF1, 0xF3), cont, cont, cont}),
-        E::sequence({lit("\xF4"), cls(0x80, 0x8F), cont, cont}),
+        E::utf8_multibyte(),  // well-formed UTF-8 only: the parser rejects anything else
         E::sequence({lit("\\"), E::bytes(ByteClass().add('"').add('\\').add('/').add('b').add('f').add('n').add('r').add('t'))}),
         unicode});
   });

@@ -12,11 +12,15 @@
 // Requests beyond max_active wait in a FIFO queue. A slot is released the moment its sequence
 // ends: EOS, a stop string, max_tokens, or the consumer's cancel() (a disconnected client).
 //
+// Constrained sequences (SequenceRequest::constraint) have their logits row masked before the
+// Sampler sees it; the other ranks are unaffected, since only rank 0 samples.
+//
 // Text: each sequence detokenizes its own tokens (StreamingDecoder, special tokens skipped) and
 // matches its stop strings, so the events carry final text and a stop string split across
 // tokens is still found.
 #pragma once
 
+#include "engine/decoding_constraint.h"
 #include "engine/lockstep.h"
 #include "engine/sampler.h"
 #include "engine/sequence_channel.h"
@@ -43,6 +47,9 @@ struct SequenceRequest {
   std::vector<std::string> stop_strings;
   bool ignore_eos = false;
   int top_logprobs = -1;  // -1: no logprobs; 0: the chosen token's; k: and the k most likely
+  // Structured output: masks each step's logits before sampling and ends the sequence (kStop)
+  // once the output is complete. Used on the compute thread only.
+  std::shared_ptr<DecodingConstraint> constraint;
 };
 
 struct SchedulerOptions {
@@ -88,6 +95,8 @@ class Scheduler {
   void step(Sequence& seq);
   // One decode token for each of these sequences (all past their prompt) in one batched pass.
   void decode_together(const std::vector<Sequence*>& seqs);
+  // Samples the next token from seq.logits, masked by the request's constraint if it has one.
+  int32_t sample(Sequence& seq);
   void on_token(Sequence& seq, int32_t token);
   void finish(Sequence& seq, FinishReason reason, std::string error = {});
   void close_all(const std::string& why);

@@ -11,39 +11,65 @@ namespace {
 using Json = nlohmann::ordered_json;
 using E = GrammarExpr;
 
-bool is_raw_string(const Json& schema) {
-  if (!schema.is_object() || !schema.contains("type") || schema["type"] != "string") return false;
-  for (const auto& [key, v] : schema.items())
-    if (key != "type" && key != "enum" && key != "title" && key != "description" && key != "default" && key != "examples")
-      return false;
-  if (schema.contains("enum"))
-    for (const Json& v : schema["enum"])
-      if (!v.is_string()) return false;
-  return true;
-}
+// Parameters of type "string" are written raw in the XML form (the parser takes the text as is).
+bool is_raw_string(const Json& schema) { return schema.is_object() && schema.contains("type") && schema["type"] == "string"; }
 
-// Raw text of an XML-form string parameter: UTF-8 characters where no line starts with '<', so
-// the closing "\n</parameter>" is unambiguous.
-E raw_text(GrammarBuilder& b) {
+// Raw text of an XML-form string parameter: well-formed UTF-8 where no line starts with '<', so
+// the closing "\n</parameter>" is unambiguous; at most `max_chars` code points (kUnbounded: any),
+// at least one if `non_empty`.
+E raw_text(GrammarBuilder& b, int max_chars, bool non_empty) {
   ByteClass ascii = ByteClass::range(0x20, 0x7F);
   ascii.add('\t').add('\r');
   ByteClass ascii_no_lt = ascii;
   ascii_no_lt.remove('<');
-  const E cont = E::bytes(ByteClass::range(0x80, 0xBF));
-  const E multibyte = E::choice({
-      E::sequence({E::bytes(ByteClass::range(0xC2, 0xDF)), cont}),
-      E::sequence({E::literal("\xE0"), E::bytes(ByteClass::range(0xA0, 0xBF)), cont}),
-      E::sequence({E::bytes(ByteClass::range(0xE1, 0xEC).add(0xEE).add(0xEF)), cont, cont}),
-      E::sequence({E::literal("\xED"), E::bytes(ByteClass::range(0x80, 0x9F)), cont}),
-      E::sequence({E::literal("\xF0"), E::bytes(ByteClass::range(0x90, 0xBF)), cont, cont}),
-      E::sequence({E::bytes(ByteClass::range(0xF1, 0xF3)), cont, cont, cont}),
-      E::sequence({E::literal("\xF4"), E::bytes(ByteClass::range(0x80, 0x8F)), cont, cont})});
-  const int32_t mb = b.add("utf8_multibyte", multibyte);
-  const E line_char = E::choice({E::bytes(ascii), E::rule(mb)});
+  const int32_t mb = b.add("utf8_multibyte", E::utf8_multibyte());
+  const E line_char = E::rule(b.add("line_char", E::choice({E::bytes(ascii), E::rule(mb)})));
   const E line_start = E::choice({E::bytes(ascii_no_lt), E::rule(mb)});
-  // unit: a char on the current line, or newline(s) starting a line that does not open a tag
-  const E unit = E::choice({line_char, E::sequence({E::repeat(E::literal("\n"), 1, E::kUnbounded), line_start})});
-  return E::repeat(E::rule(b.add("raw_unit", unit)), 0, E::kUnbounded);
+  // A newline is always followed by a character that does not open a tag.
+  const E newline_then_char = E::sequence({E::literal("\n"), line_start});
+  if (max_chars == E::kUnbounded) {
+    // Unbounded text may also hold blank lines.
+    const E newlines_then_char = E::sequence({E::repeat(E::literal("\n"), 1, E::kUnbounded), line_start});
+    const E unit = E::rule(b.add("raw_unit", E::choice({line_char, newlines_then_char})));
+    return non_empty ? E::sequence({line_char, E::repeat(unit, 0, E::kUnbounded)}) : E::repeat(unit, 0, E::kUnbounded);
+  }
+  // rest[k]: at most k more code points (a newline and the character after it count as two).
+  std::vector<E> rest = {E::empty()};
+  for (int k = 1; k <= max_chars; ++k) {
+    std::vector<E> options = {E::empty(), E::sequence({line_char, rest[static_cast<size_t>(k - 1)]})};
+    if (k >= 2) options.push_back(E::sequence({newline_then_char, rest[static_cast<size_t>(k - 2)]}));
+    rest.push_back(E::rule(b.add("raw_rest", E::choice(std::move(options)))));
+  }
+  if (!non_empty) return rest.back();
+  if (max_chars == 0) fail("a string parameter with minLength > maxLength");
+  return E::sequence({line_char, rest[static_cast<size_t>(max_chars - 1)]});
+}
+
+E raw_string_value(const Json& schema, const std::string& where, GrammarBuilder& b) {
+  for (const auto& [key, v] : schema.items()) {
+    if (key == "type" || key == "enum" || key == "minLength" || key == "maxLength" || key == "title" ||
+        key == "description" || key == "default" || key == "examples")
+      continue;
+    fail("unsupported JSON Schema keyword '{}' at {} (a string parameter written raw in the XML tool-call form)", key, where);
+  }
+  if (schema.contains("enum")) {
+    std::vector<std::string> texts;
+    for (const Json& v : schema["enum"]) {
+      if (!v.is_string()) fail("JSON Schema 'enum' at {} must list strings for a string parameter", where);
+      texts.push_back(v.get<std::string>());
+    }
+    return literal_set(texts);
+  }
+  auto bound = [&](const char* key) {
+    if (!schema.contains(key)) return -2;
+    const Json& v = schema[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 100000)
+      fail("JSON Schema '{}' at {} must be an integer in [0, 100000]", key, where);
+    return static_cast<int>(v.get<int64_t>());
+  };
+  const int min = bound("minLength"), max = bound("maxLength");
+  if (min > 1) fail("JSON Schema 'minLength' above 1 at {} is not supported for a raw XML string parameter", where);
+  return raw_text(b, max == -2 ? E::kUnbounded : max, min == 1);
 }
 
 E xml_call(const std::string& name, const Json& parameters, const std::string& where, GrammarBuilder& b) {
@@ -55,18 +81,8 @@ E xml_call(const std::string& name, const Json& parameters, const std::string& w
       if (r.is_string()) required.insert(r.get<std::string>());
   std::vector<E> items = {E::literal("<function=" + name + ">\n")};
   for (const auto& [param, schema] : properties.items()) {
-    E value = E::empty();
-    if (is_raw_string(schema)) {
-      if (schema.contains("enum")) {
-        std::vector<std::string> texts;
-        for (const Json& v : schema["enum"]) texts.push_back(v.get<std::string>());
-        value = literal_set(texts);
-      } else {
-        value = raw_text(b);
-      }
-    } else {
-      value = json.value(schema, where + ".properties." + param);
-    }
+    const std::string at = where + ".properties." + param;
+    const E value = is_raw_string(schema) ? raw_string_value(schema, at, b) : json.value(schema, at);
     const E block = E::sequence({E::literal("<parameter=" + param + ">\n"), value, E::literal("\n</parameter>\n")});
     items.push_back(required.count(param) ? block : E::optional(block));
   }

@@ -7,9 +7,9 @@
 //             "name"/"arguments" are exactly as Qwen's templates render them.
 //   kQwenXml: <tool_call>\n<function=NAME>\n<parameter=P>\nVALUE\n</parameter>\n...</function>\n</tool_call>
 //             parameters in the schema's order, required ones always, optional ones maybe.
-//             A parameter whose schema is {"type": "string"} (or a string enum) is raw text:
-//             valid UTF-8, no line starting with '<' (so "\n</parameter>" cannot occur inside);
-//             any other parameter is JSON per its schema.
+//             A parameter whose schema has "type": "string" is raw text: valid UTF-8, no line
+//             starting with '<' (so "\n</parameter>" cannot occur inside), with enum,
+//             maxLength and minLength ≤ 1 supported; any other parameter is JSON per its schema.
 // With `parallel`, one or more calls separated by "\n"; otherwise exactly one. `<tool_call>` and
 // `</tool_call>` are single added tokens in Qwen vocabularies: the token trie holds them, so
 // either that token or the same bytes spelled out satisfy the grammar.

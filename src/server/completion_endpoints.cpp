@@ -73,7 +73,7 @@ void CompletionEndpoints::record(const Outcome& outcome) {
 void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& res) {
   const ChatCompletionParams params = parse_chat_completion(parse_json_object(raw_body));
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
-  SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);
+  SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens, prompt.reasoning);
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
   std::shared_ptr<SequenceChannel> channel = ctx_.scheduler.submit(std::move(request));
   const int top_logprobs = params.gen.top_logprobs;
@@ -190,7 +190,7 @@ void CompletionEndpoints::bench(const std::string& raw_body, httplib::Response& 
   body.erase("stream_options");
   const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
-  SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);
+  SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens, prompt.reasoning);
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
   std::shared_ptr<SequenceChannel> channel = ctx_.scheduler.submit(std::move(request));
   CancelOnExit guard{channel};

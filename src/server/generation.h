@@ -28,9 +28,12 @@ PreparedPrompt prepare_chat_prompt(const ServingContext& ctx, const ChatCompleti
 PreparedPrompt prepare_completion_prompt(const ServingContext& ctx, const CompletionParams& params);
 
 // 400 when the prompt leaves no room in the context; max_tokens is clamped to what is left
-// (finish_reason "length" when the context fills).
+// (finish_reason "length" when the context fills). A response_format becomes the request's
+// decoding constraint (400 for an unsupported schema); `reasoning` says whether the prompt has
+// opened a <think> block, which the constrained output then closes first.
 SequenceRequest make_sequence_request(const ServingContext& ctx, const GenerationParams& gen,
-                                      std::vector<int32_t> prompt);
+                                      std::vector<int32_t> prompt,
+                                      ReasoningSplitter::Start reasoning = ReasoningSplitter::Start::kDetect);
 
 struct TextDelta {
   std::string reasoning;

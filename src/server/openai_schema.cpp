@@ -85,6 +85,7 @@ void apply_params(const Json& body, GenerationParams& gen, const std::map<std::s
       {"stream_options", [&](const Json& v) { stream_options = v; }},
       {"n", [](const Json& v) { if (integer_in(v, "n", 1, 128) != 1) bad_request("only n = 1 is supported", "n"); }},
       {"ignore_eos", [&](const Json& v) { gen.ignore_eos = boolean(v, "ignore_eos"); }},
+      {"response_format", [&](const Json& v) { gen.response_format = parse_response_format(v); }},
   };
   for (const auto& [key, value] : body.items()) {
     if (value.is_null()) continue;

@@ -6,13 +6,14 @@
 // Supported (both endpoints): model (any string), max_tokens, temperature [0,2], top_p (0,1],
 // top_k (-1 or 0 = off), min_p [0,1], seed, stop (string or ≤16 strings), presence_penalty and
 // frequency_penalty [-2,2], repetition_penalty (0,10], stream, stream_options.include_usage,
-// n (must be 1), user, ignore_eos (vLLM/llama.cpp extension).
+// n (must be 1), user, ignore_eos (vLLM/llama.cpp extension), response_format (response_format.h).
 // Chat only: messages, max_completion_tokens, logprobs (bool), top_logprobs [0,20],
 // chat_template_kwargs (object, e.g. {"enable_thinking": false}).
 // Completions only: prompt (string, [string], or token ids), logprobs (int 0..5), echo (false).
 #pragma once
 
 #include "engine/sampler.h"
+#include "server/response_format.h"
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,7 @@ struct GenerationParams {
   bool include_usage = false;  // stream_options.include_usage
   bool ignore_eos = false;
   int top_logprobs = -1;       // -1: no logprobs
+  ResponseFormat response_format;
 };
 
 struct ChatCompletionParams {

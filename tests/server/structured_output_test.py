@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Structured output (response_format) end to end: `tessera serve` on a tiny random Qwen3.5-MoE
+checkpoint with the real Qwen3 tokenizer (151k tokens), driven by the official `openai` npm client.
+
+Random weights write whatever the mask allows, so this checks the guarantee itself: every
+json_schema answer (streaming and not, greedy and sampled, chat and completions) parses and
+validates against the schema, json_object answers are objects, and an unsupported keyword is a 400
+naming it. The schema bounds every string, array and number, so answers end ("stop") well within
+max_tokens. The validator below is written independently of the C++ schema compiler."""
+import json
+import os
+import subprocess
+import sys
+
+from server_test import API_KEY, FAILURES, HERE, WORK, Server, check, ensure_openai_client, post_json
+from tessera_testlib import SHARED, make_checkpoint
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 12},
+        "age": {"type": "integer", "minimum": 0, "maximum": 120},
+        "role": {"enum": ["admin", "editor", "viewer"]},
+        "email": {"type": ["string", "null"], "maxLength": 16},
+        "active": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 6}, "minItems": 1, "maxItems": 3},
+        "home": {"$ref": "#/$defs/place"},
+    },
+    "required": ["name", "age", "role", "email", "active", "tags", "home"],
+    "additionalProperties": False,
+    "$defs": {"place": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 10},
+                                                         "floor": {"type": "integer", "minimum": -2, "maximum": 9}},
+                        "required": ["city"], "additionalProperties": False}},
+}
+
+
+def validates(v, s, root):
+    if "$ref" in s:
+        node = root
+        for part in s["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        return validates(v, node, root)
+    if "enum" in s and v not in s["enum"]:
+        return False
+    types = s.get("type")
+    if types is not None:
+        types = [types] if isinstance(types, str) else types
+        kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+        ok = any((t == "integer" and isinstance(v, int) and not isinstance(v, bool)) or
+                 (t == "number" and isinstance(v, (int, float)) and not isinstance(v, bool)) or
+                 (t in kinds and isinstance(v, kinds[t])) for t in types)
+        if not ok:
+            return False
+    if isinstance(v, dict):
+        props = s.get("properties", {})
+        if any(r not in v for r in s.get("required", [])):
+            return False
+        if s.get("additionalProperties") is False and any(k not in props for k in v):
+            return False
+        if not all(validates(x, props[k], root) for k, x in v.items() if k in props):
+            return False
+    if isinstance(v, list):
+        if len(v) < s.get("minItems", 0) or len(v) > s.get("maxItems", len(v)):
+            return False
+        if "items" in s and not all(validates(x, s["items"], root) for x in v):
+            return False
+    if isinstance(v, str) and not (s.get("minLength", 0) <= len(v) <= s.get("maxLength", len(v))):
+        return False
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if v < s.get("minimum", v) or v > s.get("maximum", v):
+            return False
+    return True
+
+
+def parsed(text):
+    try:
+        return json.loads(text), None
+    except ValueError as e:
+        return None, str(e)
+
+
+def run_client(port, body):
+    run = subprocess.run(["node", os.path.join(HERE, "openai_structured.mjs"), f"http://127.0.0.1:{port}/v1", API_KEY,
+                          json.dumps(body)], capture_output=True, timeout=300)
+    assert run.returncode == 0, run.stderr.decode()
+    return json.loads(run.stdout)
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    model = make_checkpoint("structured-qwen35moe", "--family", "qwen3_5_moe", "--tokenizer",
+                            os.path.join(SHARED, "data", "tokenizers", "qwen3"), "--seed", "11")
+    if not ensure_openai_client():
+        check("openai npm client available (npm missing)", False)
+        return 1
+    srv = Server(model, ["--threads", "1"], name="serve-structured")
+    try:
+        port = srv.port
+        fmt = {"type": "json_schema", "json_schema": {"name": "person", "schema": SCHEMA, "strict": True}}
+        messages = [{"role": "user", "content": "Describe a person as JSON."}]
+        for label, sampling in [("greedy", {"temperature": 0}), ("sampled", {"temperature": 1.0, "seed": 5}),
+                                ("sampled-2", {"temperature": 1.5, "seed": 99, "top_p": 0.95})]:
+            r = run_client(port, {"model": "tiny", "messages": messages, "max_tokens": 400, "response_format": fmt,
+                                  **sampling})
+            for kind, text, finish in [("non-stream", r["nonstream"]["content"], r["nonstream"]["finish"]),
+                                       ("stream", r["stream"]["content"], r["stream"]["finish"]),
+                                       ("completions", r["completion"]["text"], r["completion"]["finish"])]:
+                value, err = parsed(text)
+                check(f"json_schema {label} {kind}: finish stop", finish == "stop", f"{finish}: {text!r}")
+                check(f"json_schema {label} {kind}: parses", err is None, f"{err}: {text!r}")
+                check(f"json_schema {label} {kind}: validates", err is None and validates(value, SCHEMA, SCHEMA), text)
+            if label == "greedy":
+                check("json_schema greedy: stream == non-stream", r["stream"]["content"] == r["nonstream"]["content"])
+            print(f"   ({label}: {r['nonstream']['tokens']} tokens: {r['nonstream']['content'][:120]!r})", flush=True)
+
+        # json_object: any object; unbounded, so a sampled answer may run out of tokens.
+        objects = 0
+        for seed in range(4):
+            status, r = post_json(port, "/v1/chat/completions", {
+                "messages": messages, "max_tokens": 300, "temperature": 1.0, "seed": seed,
+                "response_format": {"type": "json_object"}})
+            choice = r["choices"][0]
+            value, err = parsed(choice["message"]["content"])
+            if choice["finish_reason"] == "stop":
+                objects += 1
+                check(f"json_object seed {seed}: an object", isinstance(value, dict), choice["message"]["content"])
+            else:
+                check(f"json_object seed {seed}: cut only by length", choice["finish_reason"] == "length")
+        check("json_object: at least one answer ends", objects >= 1, objects)
+
+        # A cut-short answer says so: finish_reason "length".
+        status, r = post_json(port, "/v1/chat/completions", {"messages": messages, "max_tokens": 3, "response_format": fmt})
+        check("max_tokens before the end: finish length", status == 200 and r["choices"][0]["finish_reason"] == "length", r)
+
+        # Refusals: a 400 naming the keyword or the field.
+        bad = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "string", "pattern": "^a$"}}}
+        status, r = post_json(port, "/v1/chat/completions", {"messages": messages, "response_format": bad})
+        check("unsupported keyword: 400 naming it", status == 400 and "'pattern'" in r["error"]["message"]
+              and r["error"]["param"] == "response_format.json_schema.schema", r)
+        status, r = post_json(port, "/v1/chat/completions", {"messages": messages, "response_format": {"type": "xml"}})
+        check("unknown response_format type: 400", status == 400 and r["error"]["param"] == "response_format.type", r)
+        status, r = post_json(port, "/v1/chat/completions",
+                              {"messages": messages, "response_format": {"type": "json_schema", "json_schema": {"name": "x"}}})
+        check("json_schema without schema: 400", status == 400 and r["error"]["param"] == "response_format.json_schema.schema", r)
+    finally:
+        code = srv.stop()
+    check("server exits cleanly", code == 0, srv.read_log()[-500:])
+    print(f"{len(FAILURES)} failure(s)" if FAILURES else "all structured output tests passed", flush=True)
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
