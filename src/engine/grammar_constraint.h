@@ -47,9 +47,11 @@ class MatcherStateTable {
   explicit MatcherStateTable(std::shared_ptr<const Grammar> grammar) : grammar_(std::move(grammar)) {}
   int32_t intern(const MatcherState& canonical_state);
   int32_t next(int32_t state, uint8_t byte) {
-    int32_t& to = next_[static_cast<size_t>(state)][byte];
-    if (to == kUnknown) to = compute_next(state, byte);
-    return to;
+    const int32_t to = next_[static_cast<size_t>(state)][byte];
+    if (to != kUnknown) return to;
+    const int32_t computed = compute_next(state, byte);  // may grow next_: index again after
+    next_[static_cast<size_t>(state)][byte] = computed;
+    return computed;
   }
   size_t size() const { return states_.size(); }
   void clear();

@@ -9,8 +9,10 @@ naming it. The schema bounds every string, array and number, so answers end ("st
 max_tokens. The validator below is written independently of the C++ schema compiler."""
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 
 from server_test import API_KEY, FAILURES, HERE, WORK, Server, check, ensure_openai_client, post_json
 from tessera_testlib import SHARED, make_checkpoint
@@ -111,6 +113,7 @@ def main():
                 check(f"json_schema {label} {kind}: validates", err is None and validates(value, SCHEMA, SCHEMA), text)
             if label == "greedy":
                 check("json_schema greedy: stream == non-stream", r["stream"]["content"] == r["nonstream"]["content"])
+                greedy_text = r["nonstream"]["content"]
             print(f"   ({label}: {r['nonstream']['tokens']} tokens: {r['nonstream']['content'][:120]!r})", flush=True)
 
         # json_object: any object; unbounded, so a sampled answer may run out of tokens.
@@ -132,6 +135,22 @@ def main():
         status, r = post_json(port, "/v1/chat/completions", {"messages": messages, "max_tokens": 3, "response_format": fmt})
         check("max_tokens before the end: finish length", status == 200 and r["choices"][0]["finish_reason"] == "length", r)
 
+        # Constrained sequences decoded in one batch each get their answer alone.
+        bodies = [{"messages": [{"role": "user", "content": f"Person number {i}."}], "max_tokens": 400,
+                   "temperature": 0, "response_format": fmt} for i in range(4)]
+        alone = [post_json(port, "/v1/chat/completions", b)[1]["choices"][0]["message"]["content"] for b in bodies]
+        together = [None] * len(bodies)
+
+        def worker(i):
+            together[i] = post_json(port, "/v1/chat/completions", bodies[i])[1]["choices"][0]["message"]["content"]
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(bodies))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check("4 concurrent constrained requests == each alone", together == alone, f"{together} vs {alone}")
+        check("concurrent answers validate", all(validates(json.loads(t), SCHEMA, SCHEMA) for t in together))
+
         # Refusals: a 400 naming the keyword or the field.
         bad = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "string", "pattern": "^a$"}}}
         status, r = post_json(port, "/v1/chat/completions", {"messages": messages, "response_format": bad})
@@ -145,6 +164,16 @@ def main():
     finally:
         code = srv.stop()
     check("server exits cleanly", code == 0, srv.read_log()[-500:])
+
+    if shutil.which("mpirun"):  # only rank 0 samples: the constraint must not disturb the lock step
+        mpi = Server(model, ["--threads", "1"], mpi_ranks=2, name="serve-structured-mpi")
+        try:
+            status, r = post_json(mpi.port, "/v1/chat/completions", {
+                "model": "tiny", "messages": messages, "max_tokens": 400, "temperature": 0, "response_format": fmt})
+            check("mpirun -np 2: same constrained answer as one process",
+                  status == 200 and r["choices"][0]["message"]["content"] == greedy_text, r)
+        finally:
+            mpi.stop()
     print(f"{len(FAILURES)} failure(s)" if FAILURES else "all structured output tests passed", flush=True)
     return 1 if FAILURES else 0
 
