@@ -48,8 +48,8 @@ GrammarConstraint::GrammarConstraint(std::shared_ptr<const Grammar> grammar, std
 }
 
 TokenMask GrammarConstraint::compute_mask(const MatcherState& canonical_state) {
-  // Bounds the table's memory (1 KiB of transitions per state) in long generations.
-  constexpr size_t kMaxStates = 1 << 15;
+  // Bounds the table's memory (1 KiB of transitions per state, so 4 MiB) in long generations.
+  constexpr size_t kMaxStates = 1 << 12;
   if (table_.size() > kMaxStates) table_.clear();
   TokenMask mask(trie_->vocab_limit());
   const std::vector<TokenTrie::Node>& nodes = trie_->nodes();
@@ -112,6 +112,11 @@ void GrammarConstraint::accept_token(int32_t token) {
   TS_CHECK(tokenizer_.is_known(token) && !tokenizer_.is_special(token), "constrained decoding sampled token {}, which the mask excludes", token);
   const std::string_view bytes = tokenizer_.token_bytes(token);
   TS_CHECK(matcher_.advance(bytes), "constrained decoding sampled token {}, which the grammar rejects", token);
+}
+
+std::shared_ptr<DecodingConstraint> make_grammar_constraint(Grammar grammar, const Tokenizer& tokenizer) {
+  return std::make_shared<GrammarConstraint>(std::make_shared<const Grammar>(std::move(grammar)),
+                                             shared_token_trie(tokenizer, tokenizer.vocab_size()), tokenizer);
 }
 
 }  // namespace tessera

@@ -98,4 +98,8 @@ class GrammarConstraint : public DecodingConstraint {
   std::unordered_map<MatcherState, std::list<std::pair<MatcherState, TokenMask>>::iterator, MatcherStateTable::Hash> index_;
 };
 
+// A constraint for one sequence on `tokenizer`'s vocabulary (the shared trie of all its ids),
+// e.g. make_grammar_constraint(tool_call_grammar(...), tokenizer) for a forced tool call.
+std::shared_ptr<DecodingConstraint> make_grammar_constraint(Grammar grammar, const Tokenizer& tokenizer);
+
 }  // namespace tessera

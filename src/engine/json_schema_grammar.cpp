@@ -210,6 +210,7 @@ GrammarExpr JsonSchemaCompiler::value(const Json& schema, const std::string& pat
       std::find(types.begin(), types.end(), "null") == types.end())
     types.emplace_back("null");
   std::vector<E> alts;
+  alts.reserve(types.size());
   for (const std::string& t : types) alts.push_back(typed_value(schema, t, path));
   return E::choice(std::move(alts));
 }
@@ -253,7 +254,7 @@ GrammarExpr JsonSchemaCompiler::object(const Json& schema, const std::string& pa
   std::vector<E> members;
   std::vector<bool> is_required;
   for (const auto& [name, sub] : properties.items()) {
-    members.push_back(E::sequence({string_literal(name), ws, lit(":"), ws, value(sub, path + ".properties." + name)}));
+    members.push_back(E::sequence({string_literal(name), ws, lit(":"), ws, value(sub, fmt::format("{}.properties.{}", path, name))}));
     is_required.push_back(required.count(name) > 0);
   }
   const size_t n = members.size();

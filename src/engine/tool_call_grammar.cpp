@@ -81,7 +81,7 @@ E xml_call(const std::string& name, const Json& parameters, const std::string& w
       if (r.is_string()) required.insert(r.get<std::string>());
   std::vector<E> items = {E::literal("<function=" + name + ">\n")};
   for (const auto& [param, schema] : properties.items()) {
-    const std::string at = where + ".properties." + param;
+    const std::string at = fmt::format("{}.properties.{}", where, param);
     const E value = is_raw_string(schema) ? raw_string_value(schema, at, b) : json.value(schema, at);
     const E block = E::sequence({E::literal("<parameter=" + param + ">\n"), value, E::literal("\n</parameter>\n")});
     items.push_back(required.count(param) ? block : E::optional(block));

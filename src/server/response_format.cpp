@@ -42,7 +42,7 @@ ResponseFormat parse_response_format(const Json& value) {
   if (!js.contains("schema") || !(js["schema"].is_object() || js["schema"].is_boolean()))
     bad_request("'response_format.json_schema.schema' must be a JSON Schema object", "response_format.json_schema.schema");
   format.kind = ResponseFormat::Kind::kJsonSchema;
-  format.schema = js["schema"];
+  format.schema = std::make_shared<const Json>(js["schema"]);
   return format;
 }
 
@@ -50,15 +50,13 @@ std::shared_ptr<DecodingConstraint> make_response_constraint(const Tokenizer& to
                                                              ReasoningSplitter::Start reasoning) {
   if (format.kind == ResponseFormat::Kind::kText) return nullptr;
   const std::string prefix = reasoning == ReasoningSplitter::Start::kInReasoning ? "</think>\n\n" : "";
-  std::shared_ptr<const Grammar> grammar;
   try {
-    grammar = std::make_shared<const Grammar>(format.kind == ResponseFormat::Kind::kJsonObject
-                                                  ? json_object_grammar(prefix)
-                                                  : json_schema_grammar(format.schema, prefix));
+    return make_grammar_constraint(format.kind == ResponseFormat::Kind::kJsonObject ? json_object_grammar(prefix)
+                                                                                    : json_schema_grammar(*format.schema, prefix),
+                                   tokenizer);
   } catch (const Error& e) {
     bad_request(fmt::format("response_format: {}", e.what()), "response_format.json_schema.schema");
   }
-  return std::make_shared<GrammarConstraint>(std::move(grammar), shared_token_trie(tokenizer, tokenizer.vocab_size()), tokenizer);
 }
 
 }  // namespace tessera::server

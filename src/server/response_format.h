@@ -23,7 +23,7 @@ namespace tessera::server {
 struct ResponseFormat {
   enum class Kind { kText, kJsonObject, kJsonSchema };
   Kind kind = Kind::kText;
-  nlohmann::ordered_json schema;  // kJsonSchema
+  std::shared_ptr<const nlohmann::ordered_json> schema;  // kJsonSchema
 };
 
 // 400 naming the field for a malformed value (the schema's keywords are checked when compiled).

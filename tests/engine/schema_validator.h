@@ -24,9 +24,12 @@ inline const Json& resolve(const Json& root, const std::string& ref) {
   size_t pos = 1;
   while (pos < ref.size()) {
     const size_t next = ref.find('/', pos + 1);
-    std::string token = ref.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
-    for (size_t i; (i = token.find("~1")) != std::string::npos;) token.replace(i, 2, "/");
-    for (size_t i; (i = token.find("~0")) != std::string::npos;) token.replace(i, 2, "~");
+    const std::string raw = ref.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+    std::string token;  // JSON Pointer escapes: ~1 is '/', ~0 is '~'
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '~' && i + 1 < raw.size()) token += raw[++i] == '1' ? '/' : '~';
+      else token += raw[i];
+    }
     at = &at->at(token);
     pos = next == std::string::npos ? ref.size() : next;
   }
