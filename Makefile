@@ -10,7 +10,7 @@ PY := /usr/bin/python3
 DEMO_DIR ?= $(BUILD)/demo-model
 MPIRUN := mpirun --allow-run-as-root --oversubscribe --mca mpi_yield_when_idle 1
 
-.PHONY: setup build demo test clean
+.PHONY: setup build demo test lint sanitize clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,6 +28,20 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1200
+
+# Static checks: clang-tidy on every src/ file (clean results cached by content) and the
+# room rule of README's Layout table on every #include.
+lint: build
+	$(PY) scripts/run_clang_tidy.py $(BUILD) -j$(JOBS)
+	$(PY) scripts/check_layers.py
+
+# The C++ unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (own build folder).
+SANITIZE_BUILD ?= build-sanitize
+sanitize: setup
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_SANITIZE=ON $(LAUNCHER)
+	cmake --build $(SANITIZE_BUILD) -j$(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS) -E '^py_'
 
 clean:
 	rm -rf $(BUILD)

@@ -1,32 +1,16 @@
 // ChatTemplate facade (see chat_template.h): finds the template text, parses it once, renders.
 #include "chat/chat_template.h"
 
-#include "chat/jinja_interpreter.h"
-#include "chat/jinja_parser.h"
+#include "chat/jinja/interpreter.h"
+#include "chat/jinja/parser.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
-#include <fstream>
-#include <sstream>
 
 namespace tessera {
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open {}", path.string());
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-nlohmann::ordered_json read_json(const std::filesystem::path& path) {
-  try {
-    return nlohmann::ordered_json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: invalid JSON: {}", path.string(), e.what());
-  }
-}
 
 // tokenizer_config.json's chat_template: a string, or [{name, template}, ...] (use "default").
 std::string template_from_config(const nlohmann::ordered_json& config, const std::filesystem::path& path) {
@@ -64,7 +48,7 @@ ChatTemplate ChatTemplate::from_model_dir(const std::filesystem::path& dir) {
   if (std::filesystem::exists(jinja_path)) return ChatTemplate(read_file(jinja_path), jinja_path.string());
   auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
-    auto config = read_json(config_path);
+    auto config = read_ordered_json_file(config_path);
     if (config.is_object() && config.contains("chat_template") && !config["chat_template"].is_null())
       return ChatTemplate(template_from_config(config, config_path), config_path.string());
   }
@@ -89,7 +73,7 @@ nlohmann::ordered_json default_template_context(const std::filesystem::path& mod
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   auto path = model_dir / "tokenizer_config.json";
   if (!std::filesystem::exists(path)) return out;
-  auto config = read_json(path);
+  auto config = read_ordered_json_file(path);
   if (!config.is_object()) return out;
   // Tokens are strings, or AddedToken dicts {"content": ..., ...} in older configs.
   auto token_text = [](const nlohmann::ordered_json& t) -> std::optional<std::string> {

@@ -1,6 +1,17 @@
 // tessera serve --model DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--threads N]
 //               [--quantize q8|q6|q4] [--max-body-bytes N] [--ctx-size N] [--parallel N] [--alias NAME]
-//   An OpenAI-compatible HTTP server (see server/http_server.h for the routes).
+//               [--temperature T --top-p P --top-k K --min-p M --repeat-penalty R --presence-penalty X
+//                --frequency-penalty X] [--max-tokens-default N]
+//               [--kv-budget-mb N] [--max-queue N] [--cors-origin ORIGIN]
+//   An OpenAI-compatible HTTP server (see server/http_server.h for the routes). Sampling
+//   parameters a request leaves out come from the flags, else from generation_config.json
+//   (server/request_defaults.h); max_tokens from --max-tokens-default.
+//
+// Memory: the running sequences' state (KV cache + DeltaNet state, engine/state_budget.h) is
+// held within a budget per rank, --kv-budget-mb or by default 80% of the memory the hosts have
+// left after loading. Each admitted sequence reserves its worst case, so no rank runs out of
+// memory mid-generation; requests wait in the queue until they fit. A context size the budget
+// cannot hold for even one sequence is lowered to what it can.
 //
 // Tensor parallel: `mpirun -np N tessera serve ...` — rank 0 serves HTTP and runs the
 // scheduler; ranks > 0 follow its lock-step commands (run_model_command). When ranks share
@@ -9,13 +20,18 @@
 // Rank 0 binds the port before loading the model, so /health answers 503 during a long load.
 // SIGINT/SIGTERM stop it: in-flight requests end with an error, workers are released.
 #include "chat/chat_template.h"
+#include "chat/tool_call_format.h"
 #include "cli/command.h"
 #include "cli/prompt_input.h"
 #include "cli/runtime.h"
 #include "engine/scheduler.h"
+#include "engine/state_budget.h"
 #include "engine/stop_ids.h"
 #include "io/model_config.h"
+#include "server/api_error.h"
 #include "server/http_server.h"
+#include "server/openai_schema.h"
+#include "server/request_defaults.h"
 #include "tokenizer/tokenizer.h"
 #include "util/log.h"
 
@@ -41,7 +57,28 @@ struct ServeOptions {
   int parallel = 16;
   std::string alias;
   std::string chat_template;
+  // Sampling flags as request parameters ({"temperature": 0.7, ...}); only those given.
+  nlohmann::ordered_json sampling_flags = nlohmann::ordered_json::object();
+  int64_t max_tokens_default = 4096;
+  int64_t kv_budget_mb = 0;  // 0: from the memory left after loading
+  int64_t max_queue = 0;     // 0: no limit
+  std::string cors_origin;
 };
+
+// generation_config.json, then the flags on top. Checked once here by the request schema, so a
+// bad value fails at start-up, naming it, rather than turning every request into a 400.
+nlohmann::ordered_json request_defaults(const ServeOptions& o) {
+  nlohmann::ordered_json defaults = server::generation_config_defaults(o.model);
+  for (const auto& [key, value] : o.sampling_flags.items()) defaults[key] = value;
+  nlohmann::ordered_json probe = defaults;
+  probe["prompt"] = "x";
+  try {
+    server::parse_completion(probe);
+  } catch (const server::ApiError& e) {
+    fail("bad default sampling parameter (generation_config.json or a flag): {}", e.what());
+  }
+  return defaults;
+}
 
 std::atomic<bool> g_stop_requested{false};
 extern "C" void request_stop(int) { g_stop_requested.store(true); }
@@ -62,13 +99,42 @@ void log_shard_plan(const Model& model) {
   log_info("{}", line);
 }
 
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// The per-rank budget for sequence state, and the context size lowered to what it can hold.
+int64_t state_budget(const ServeOptions& o, const SequenceStateSize& size, const std::vector<MemoryUsage>& memory,
+                     int64_t& ctx_size) {
+  int64_t budget = o.kv_budget_mb > 0 ? o.kv_budget_mb << 20 : default_state_budget(memory);
+  if (budget <= 0) {
+    log_warn("cannot tell how much memory is available; sequence state is not limited (set --kv-budget-mb)");
+    return 0;
+  }
+  const int64_t fits = size.tokens_within(budget);
+  if (fits < 1)
+    fail("the state budget of {:.1f} MiB per rank cannot hold one sequence: each needs {:.1f} MiB of fixed state plus "
+         "{:.1f} KiB per token; raise --kv-budget-mb", static_cast<double>(budget) / kMiB,
+         static_cast<double>(size.bytes_per_sequence) / kMiB, static_cast<double>(size.bytes_per_token) / 1024.0);
+  if (fits < ctx_size) {
+    log_warn("context lowered from {} to {} tokens per sequence: that is what the state budget of {:.1f} MiB per rank "
+             "holds ({}; {:.1f} KiB per token + {:.2f} MiB per sequence)", ctx_size, fits,
+             static_cast<double>(budget) / kMiB, o.kv_budget_mb > 0 ? "--kv-budget-mb" : "80% of the free memory",
+             static_cast<double>(size.bytes_per_token) / 1024.0, static_cast<double>(size.bytes_per_sequence) / kMiB);
+    ctx_size = fits;
+  }
+  return budget;
+}
+
 void serve(const ServeOptions& o) {
   if (o.parallel < 1) fail("--parallel must be at least 1");
   if (o.ctx_size < 0) fail("--ctx-size must be positive");
+  if (o.max_tokens_default < 0) fail("--max-tokens-default must be 0 (up to the context) or positive");
+  if (o.kv_budget_mb < 0) fail("--kv-budget-mb must be positive (or 0: from the free memory)");
+  if (o.max_queue < 0) fail("--max-queue must be positive (or 0: no limit)");
   const bool http_rank = launcher_rank() == 0;
   std::optional<Tokenizer> tokenizer;
   std::optional<ChatTemplate> chat_template;
   std::unique_ptr<server::ApiServer> api;
+  nlohmann::ordered_json defaults;
   if (http_rank) {
     std::signal(SIGPIPE, SIG_IGN);  // a vanished client must be a failed write, not a dead server
     std::signal(SIGINT, request_stop);
@@ -78,11 +144,13 @@ void serve(const ServeOptions& o) {
     o.model_options.load_options();  // a bad --quantize fails here, not after the port is taken
     tokenizer.emplace(Tokenizer::load(o.model));
     chat_template.emplace(load_chat_template(o.model, o.chat_template));
+    defaults = request_defaults(o);
     server::ServerOptions so;
     so.host = o.host;
     so.port = o.port;
     so.api_key = o.api_key;
     so.max_body_bytes = o.max_body_bytes;
+    so.cors_origin = o.cors_origin;
     so.model_id = !o.alias.empty() ? o.alias : std::filesystem::absolute(o.model).lexically_normal().filename().string();
     if (so.model_id.empty()) so.model_id = std::filesystem::absolute(o.model).lexically_normal().parent_path().filename().string();
     api = std::make_unique<server::ApiServer>(so);
@@ -100,13 +168,22 @@ void serve(const ServeOptions& o) {
     if (config.max_position_embeddings > 0 && ctx_size > config.max_position_embeddings)
       log_warn("--ctx-size {} exceeds the model's max_position_embeddings {}", ctx_size, config.max_position_embeddings);
 
+    const std::vector<MemoryUsage> memory = engine.gather_memory();
+    api->metrics().set_rank_memory(memory);
     SchedulerOptions sched;
+    sched.state_size = SequenceStateSize::of(config, rt.comm->size());
+    sched.state_budget_bytes = state_budget(o, sched.state_size, memory, ctx_size);
+    sched.max_queued = o.max_queue;
     sched.max_active = o.parallel;
     sched.stop_ids = serving_stop_ids(config, *tokenizer);
     sched.allowed_vocab = std::min<int64_t>(config.vocab_size, tokenizer->vocab_size());
     Scheduler scheduler(engine, *tokenizer, sched, &api->metrics());
-    api->metrics().set_rank_memory(engine.gather_memory());
     server::ServingContext context{scheduler, *tokenizer, *chat_template, default_template_context(o.model), ctx_size};
+    context.request_defaults = defaults;
+    context.default_max_tokens = o.max_tokens_default;
+    log_info("defaults for parameters a request leaves out: {}, max_tokens {} ({})", defaults.dump(),
+             o.max_tokens_default > 0 ? std::to_string(o.max_tokens_default) : "up to the context",
+             to_string(detect_tool_call_format(chat_template->source())) + std::string(" tool calls"));
     // Whatever happens below, the HTTP threads must be gone before `context` is.
     struct StopServer {
       server::ApiServer& api;
@@ -115,6 +192,12 @@ void serve(const ServeOptions& o) {
     api->attach(context);
     log_info("ready: serving '{}' on http://{}:{} ({} rank(s), context {} tokens, {} parallel sequences)",
              api->options().model_id, o.host, api->port(), rt.comm->size(), ctx_size, o.parallel);
+    if (sched.state_budget_bytes > 0)
+      log_info("sequence state budget {:.1f} MiB per rank: {:.1f} KiB per token + {:.2f} MiB per sequence; "
+               "{} sequence(s) of the full context fit at once", static_cast<double>(sched.state_budget_bytes) / kMiB,
+               static_cast<double>(sched.state_size.bytes_per_token) / 1024.0,
+               static_cast<double>(sched.state_size.bytes_per_sequence) / kMiB,
+               sched.state_budget_bytes / sched.state_size.bytes_for(ctx_size));
 
     std::atomic<bool> serving{true};
     std::thread watcher([&] {
@@ -146,7 +229,35 @@ const bool registered = register_command({"serve", "Serve an OpenAI-compatible H
   sub.add_option("--parallel", o->parallel, "sequences decoded concurrently; more requests queue (default 16)");
   sub.add_option("--chat-template", o->chat_template, "chat template file to use instead of the model's");
   sub.add_option("--alias", o->alias, "model name reported by /v1/models (default: the directory name)");
-  sub.callback([o] { serve(*o); });
+  // Sampling defaults: only the flags given override generation_config.json.
+  struct SamplingFlag {
+    const char* flag;
+    const char* param;
+    CLI::Option* option;
+    double value;
+  };
+  auto flags = std::make_shared<std::vector<SamplingFlag>>(std::vector<SamplingFlag>{
+      {"--temperature", "temperature", nullptr, 0}, {"--top-p", "top_p", nullptr, 0}, {"--top-k", "top_k", nullptr, 0},
+      {"--min-p", "min_p", nullptr, 0}, {"--repeat-penalty", "repetition_penalty", nullptr, 0},
+      {"--presence-penalty", "presence_penalty", nullptr, 0}, {"--frequency-penalty", "frequency_penalty", nullptr, 0}});
+  for (SamplingFlag& f : *flags)
+    f.option = sub.add_option(f.flag, f.value, fmt::format("default '{}' of requests that leave it out (default: "
+                                                           "generation_config.json)", f.param));
+  sub.add_option("--max-tokens-default", o->max_tokens_default,
+                 "max_tokens of a request that gives none; 0: up to the context (default 4096)");
+  sub.add_option("--kv-budget-mb", o->kv_budget_mb,
+                 "MiB per rank for the running sequences' KV cache + DeltaNet state; requests wait until theirs fits "
+                 "(default: 80% of the memory free after loading)");
+  sub.add_option("--max-queue", o->max_queue, "requests that may wait for a slot; more get 503 (default: no limit)");
+  sub.add_option("--cors-origin", o->cors_origin, "allow browser requests from this origin ('*': any); default: no CORS headers");
+  sub.callback([o, flags] {
+    for (const SamplingFlag& f : *flags) {
+      if (f.option->count() == 0) continue;
+      if (std::string_view(f.param) == "top_k") o->sampling_flags[f.param] = static_cast<int64_t>(f.value);
+      else o->sampling_flags[f.param] = f.value;
+    }
+    serve(*o);
+  });
 }});
 
 }  // namespace

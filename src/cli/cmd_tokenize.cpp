@@ -4,9 +4,8 @@
 #include "cli/command.h"
 #include "cli/runtime.h"
 #include "tokenizer/tokenizer.h"
+#include "util/read_file.h"
 
-#include <fstream>
-#include <sstream>
 
 namespace tessera::cli {
 namespace {
@@ -17,14 +16,7 @@ struct TokenizeOptions {
 };
 
 void tokenize(const TokenizeOptions& o) {
-  std::string text = o.text;
-  if (!o.file.empty()) {
-    std::ifstream in(o.file, std::ios::binary);
-    if (!in) fail("--file: cannot read {}", o.file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
+  const std::string text = o.file.empty() ? o.text : read_file(o.file);
   const Tokenizer tok = Tokenizer::load(o.model);
   print_json({{"ids", tok.encode(text, !o.no_special)}});
 }

@@ -43,7 +43,7 @@ namespace {
 int run(int argc, char** argv) {
   using namespace tessera;
   // Under mpirun only rank 0 prints, also for subcommands that never start MPI (tokenize, info, ...).
-  cli::set_output_rank(cli::launcher_rank());
+  cli::set_output_rank(launcher_rank());
   CLI::App app{"tessera: tensor-parallel inference for Qwen3.5 / Qwen3-Next / Qwen3-MoE"};
   app.require_subcommand(1);
   for (const auto& command : cli::registered_commands()) {

@@ -1,23 +1,12 @@
 #include "cli/prompt_input.h"
 
 #include "util/error.h"
-
-#include <fstream>
-#include <sstream>
+#include "util/read_file.h"
 
 namespace tessera::cli {
 
 nlohmann::ordered_json read_template_context(const std::string& model_dir, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open messages file {}", path);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  nlohmann::ordered_json file;
-  try {
-    file = nlohmann::ordered_json::parse(buf.str());
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: invalid JSON: {}", path, e.what());
-  }
+  const nlohmann::ordered_json file = read_ordered_json_file(path);
   nlohmann::ordered_json context = default_template_context(model_dir);
   context["add_generation_prompt"] = true;
   if (file.is_array()) {
@@ -42,11 +31,7 @@ void apply_template_overrides(nlohmann::ordered_json& context, bool no_generatio
 
 ChatTemplate load_chat_template(const std::string& model_dir, const std::string& override_file) {
   if (override_file.empty()) return ChatTemplate::from_model_dir(model_dir);
-  std::ifstream in(override_file, std::ios::binary);
-  if (!in) fail("--chat-template: cannot read {}", override_file);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return ChatTemplate::from_string(buf.str());
+  return ChatTemplate::from_string(read_file(override_file));
 }
 
 }  // namespace tessera::cli

@@ -92,12 +92,6 @@ std::vector<int32_t> parse_id_list(const std::string& text, const std::string& o
   return ids;
 }
 
-int launcher_rank() {
-  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
-    if (const char* value = std::getenv(var)) return std::atoi(value);
-  return 0;
-}
-
 int64_t peak_rss_bytes() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include "model/model.h"
 #include "parallel/communicator.h"
+#include "parallel/launch_env.h"
 #include "util/thread_pool.h"
 
 #include <functional>
@@ -47,10 +48,6 @@ inline void run_model_command(int threads, const std::string& model_dir,
 
 // "1,2,3" → {1, 2, 3}; throws tessera::Error naming the option on bad input.
 std::vector<int32_t> parse_id_list(const std::string& text, const std::string& option);
-
-// This process's rank as the launcher (mpirun) set it, readable before MPI is initialised:
-// work that only rank 0 does (reading prompts, binding a port) can start before the model loads.
-int launcher_rank();
 
 // Peak resident set size of this process, bytes.
 int64_t peak_rss_bytes();

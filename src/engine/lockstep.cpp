@@ -77,11 +77,15 @@ int64_t LockstepEngine::position(int slot) const {
 std::vector<MemoryUsage> LockstepEngine::all_gather_memory() {
   Communicator& comm = model_.comm();
   const MemoryUsage mine = memory_usage_of_this_process();
-  const int64_t send[2] = {mine.resident_bytes, mine.peak_resident_bytes};
-  std::vector<int64_t> all(static_cast<size_t>(2 * comm.size()));
-  comm.all_gather_i64(send, 2, all.data());
+  constexpr int kFields = 4;
+  const int64_t send[kFields] = {mine.resident_bytes, mine.peak_resident_bytes, mine.available_bytes, mine.host_id};
+  std::vector<int64_t> all(static_cast<size_t>(kFields * comm.size()));
+  comm.all_gather_i64(send, kFields, all.data());
   std::vector<MemoryUsage> usage(static_cast<size_t>(comm.size()));
-  for (size_t r = 0; r < usage.size(); ++r) usage[r] = {all[2 * r], all[2 * r + 1]};
+  for (size_t r = 0; r < usage.size(); ++r) {
+    const int64_t* f = all.data() + kFields * r;
+    usage[r] = {f[0], f[1], f[2], f[3]};
+  }
   return usage;
 }
 

@@ -1,5 +1,7 @@
 #include "engine/reasoning_split.h"
 
+#include "util/text_scan.h"
+
 #include <algorithm>
 
 namespace tessera {
@@ -8,19 +10,10 @@ namespace {
 constexpr std::string_view kOpen = "<think>";
 constexpr std::string_view kClose = "</think>";
 
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
 size_t leading_space(std::string_view s) {
   size_t i = 0;
-  while (i < s.size() && is_space(s[i])) ++i;
+  while (i < s.size() && is_tag_space(s[i])) ++i;
   return i;
-}
-
-// Length of the longest tail of `s` that is a proper prefix of `tag`.
-size_t partial_tag_tail(std::string_view s, std::string_view tag) {
-  for (size_t k = std::min(tag.size() - 1, s.size()); k > 0; --k)
-    if (s.substr(s.size() - k) == tag.substr(0, k)) return k;
-  return 0;
 }
 
 }  // namespace
@@ -78,7 +71,7 @@ void ReasoningSplitter::run(Delta& out, bool at_end) {
         const size_t close = buf_.find(kClose);
         if (close != std::string::npos) {
           std::string_view before = std::string_view(buf_).substr(0, close);
-          while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
+          while (!before.empty() && is_tag_space(before.back())) before.remove_suffix(1);
           out.reasoning.append(before);
           buf_.erase(0, close + kClose.size());
           state_ = State::kContentStart;
@@ -86,7 +79,7 @@ void ReasoningSplitter::run(Delta& out, bool at_end) {
         }
         if (at_end) {
           std::string_view all = buf_;
-          while (!all.empty() && is_space(all.back())) all.remove_suffix(1);
+          while (!all.empty() && is_tag_space(all.back())) all.remove_suffix(1);
           out.reasoning.append(all);
           buf_.clear();
           return;
@@ -94,7 +87,7 @@ void ReasoningSplitter::run(Delta& out, bool at_end) {
         // Hold a possible partial "</think>" and trailing whitespace (dropped if the tag follows).
         size_t keep = partial_tag_tail(buf_, kClose);
         size_t end = buf_.size() - keep;
-        while (end > 0 && is_space(buf_[end - 1])) --end;
+        while (end > 0 && is_tag_space(buf_[end - 1])) --end;
         out.reasoning.append(buf_, 0, end);
         buf_.erase(0, end);
         return;

@@ -24,6 +24,8 @@ std::vector<float> Sampler::log_softmax(std::span<const float> logits, int64_t a
 int32_t Sampler::sample(std::span<const float> logits_in, std::span<const int32_t> history) {
   const int64_t n = std::min<int64_t>(allowed_vocab_, static_cast<int64_t>(logits_in.size()));
   std::vector<float> logits(logits_in.begin(), logits_in.begin() + n);
+  for (const auto& [id, bias] : params_.logit_bias)
+    if (id >= 0 && id < n) logits[id] += bias;
 
   if (params_.presence_penalty != 0 || params_.frequency_penalty != 0 || params_.repetition_penalty != 1.0f) {
     std::unordered_map<int32_t, int> counts;

@@ -1,5 +1,6 @@
-// Next-token selection from logits. temperature 0 is greedy (ties go to the lowest id).
-// Otherwise: penalties → temperature → top-k → top-p → min-p → draw with a seeded RNG, the
+// Next-token selection from logits. logit_bias is added first (OpenAI: before sampling, so it
+// steers greedy decoding too; -100 effectively bans a token). temperature 0 is greedy (ties go
+// to the lowest id). Otherwise: penalties → temperature → top-k → top-p → min-p → draw with a seeded RNG, the
 // order llama.cpp and vLLM use. Ids ≥ `allowed_vocab` (padding rows of the embedding that have
 // no token) are never chosen.
 #pragma once
@@ -8,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace tessera {
@@ -21,6 +23,7 @@ struct SamplingParams {
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
   float repetition_penalty = 1.0f;
+  std::vector<std::pair<int32_t, float>> logit_bias;  // (token id, added to its logit); ids ≥ vocab are ignored
 };
 
 class Sampler {

@@ -53,6 +53,7 @@ struct Scheduler::Sequence {
   std::vector<int32_t> history;  // prompt + generated tokens (penalties look at both)
   std::vector<float> logits;
   int slot = 0;                  // 0: not admitted yet
+  int64_t state_bytes = 0;       // reserved from the state budget while admitted
   size_t prefilled = 0;          // prompt tokens already run
   int64_t generated = 0;
   bool done = false;
@@ -72,11 +73,21 @@ Scheduler::~Scheduler() = default;
 
 std::shared_ptr<SequenceChannel> Scheduler::submit(SequenceRequest request) {
   if (request.prompt.empty()) fail("the prompt is empty: give at least one token");
+  if (options_.state_budget_bytes > 0) {
+    const int64_t fits = options_.state_size.tokens_within(options_.state_budget_bytes);
+    const int64_t prompt = static_cast<int64_t>(request.prompt.size());
+    if (prompt > fits || request.max_tokens > fits - prompt)
+      fail("a sequence of {} prompt + {} completion tokens does not fit in the state budget of {} bytes ({} tokens)",
+           prompt, request.max_tokens, options_.state_budget_bytes, fits);
+  }
   auto seq = std::make_unique<Sequence>(std::move(request), tokenizer_, options_.allowed_vocab);
   std::shared_ptr<SequenceChannel> channel = seq->channel;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopped_ && !stopping_) {
+      if (options_.max_queued > 0 && static_cast<int64_t>(queue_.size()) >= options_.max_queued)
+        throw QueueFull(fmt::format("the server is overloaded: {} requests are already waiting (--max-queue {}); retry later",
+                                    queue_.size(), options_.max_queued));
       queue_.push_back(std::move(seq));
       queued_.store(static_cast<int64_t>(queue_.size()));
       wake_.notify_one();
@@ -108,6 +119,11 @@ void Scheduler::stop() {
   wake_.notify_all();
 }
 
+int64_t Scheduler::state_bytes_needed(const SequenceRequest& request) const {
+  if (options_.state_budget_bytes <= 0) return 0;
+  return options_.state_size.bytes_for(static_cast<int64_t>(request.prompt.size()) + request.max_tokens);
+}
+
 void Scheduler::admit(std::unique_lock<std::mutex>&) {
   // Clients that left while queued go first, so a long queue of abandoned requests neither
   // delays the rest nor keeps their HTTP threads waiting. They never touched the engine.
@@ -120,8 +136,14 @@ void Scheduler::admit(std::unique_lock<std::mutex>&) {
     }
   }
   while (static_cast<int>(active_.size()) < options_.max_active && !queue_.empty()) {
+    // First come, first served: a head that does not fit waits for sequences to end; nothing
+    // smaller may overtake it, or a long request could starve behind a stream of short ones.
+    const int64_t state_bytes = state_bytes_needed(queue_.front()->request);
+    if (options_.state_budget_bytes > 0 && reserved_bytes_.load() + state_bytes > options_.state_budget_bytes) break;
     std::unique_ptr<Sequence> seq = std::move(queue_.front());
     queue_.pop_front();
+    seq->state_bytes = state_bytes;
+    reserved_bytes_.fetch_add(state_bytes);
     seq->slot = next_slot_++;
     seq->admitted = Clock::now();
     seq->stats.queue_seconds = seconds(seq->submitted, seq->admitted);
@@ -299,6 +321,8 @@ void Scheduler::finish(Sequence& seq, FinishReason reason, std::string error) {
     } catch (const std::exception& e) {
       if (error.empty()) error = e.what();
     }
+    reserved_bytes_.fetch_sub(seq.state_bytes);
+    seq.state_bytes = 0;
   }
   const auto now = Clock::now();
   seq.stats.prompt_tokens = static_cast<int64_t>(seq.request.prompt.size());

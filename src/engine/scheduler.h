@@ -15,6 +15,11 @@
 // Constrained sequences (SequenceRequest::constraint) have their logits row masked before the
 // Sampler sees it; the other ranks are unaffected, since only rank 0 samples.
 //
+// Memory: with a state budget, a sequence is admitted only when its worst-case state
+// (prompt + max_tokens, see state_budget.h) fits beside the admitted ones; otherwise it waits
+// at the head of the queue (first come, first served) until enough sequences end. With
+// `max_queued`, submit() refuses (QueueFull) once that many requests are waiting.
+//
 // Text: each sequence detokenizes its own tokens (StreamingDecoder, special tokens skipped) and
 // matches its stop strings, so the events carry final text and a stop string split across
 // tokens is still found.
@@ -24,7 +29,9 @@
 #include "engine/lockstep.h"
 #include "engine/sampler.h"
 #include "engine/sequence_channel.h"
+#include "engine/state_budget.h"
 #include "tokenizer/tokenizer.h"
+#include "util/error.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -50,6 +57,7 @@ struct SequenceRequest {
   // Structured output: masks each step's logits before sampling and ends the sequence (kStop)
   // once the output is complete. Used on the compute thread only.
   std::shared_ptr<DecodingConstraint> constraint;
+  bool use_prefix_cache = true;  // false: neither read nor fill the prefix cache (when there is one)
 };
 
 struct SchedulerOptions {
@@ -57,6 +65,16 @@ struct SchedulerOptions {
   int64_t prefill_chunk = 512;
   std::set<int32_t> stop_ids;  // EOS ids (see stop_ids.h); never part of the output
   int64_t allowed_vocab = 0;   // 0: the model's vocab_size
+  // Bytes of sequence state all admitted sequences may hold on a rank; 0: no limit.
+  int64_t state_budget_bytes = 0;
+  SequenceStateSize state_size;
+  int64_t max_queued = 0;      // requests waiting for a slot or for budget; 0: no limit
+};
+
+// submit() when `max_queued` requests are already waiting: the server is overloaded (503).
+class QueueFull : public Error {
+ public:
+  using Error::Error;
 };
 
 // Timing hooks for metrics, called on the compute thread.
@@ -74,6 +92,8 @@ class Scheduler {
   ~Scheduler();
 
   // Any thread. The channel receives the sequence's events; cancel() it to stop early.
+  // Throws QueueFull when the queue is full, Error when the request alone exceeds the state
+  // budget (it could never be admitted).
   std::shared_ptr<SequenceChannel> submit(SequenceRequest request);
 
   // Any thread. Runs `task` on the compute thread between two steps (for collectives such as
@@ -87,11 +107,15 @@ class Scheduler {
 
   int64_t queued() const { return queued_.load(); }
   int64_t active() const { return active_count_.load(); }
+  // State bytes the admitted sequences have reserved (0 without a budget).
+  int64_t reserved_state_bytes() const { return reserved_bytes_.load(); }
+  const SchedulerOptions& options() const { return options_; }
 
  private:
   struct Sequence;
   void serve_loop();
   void admit(std::unique_lock<std::mutex>& lock);
+  int64_t state_bytes_needed(const SequenceRequest& request) const;
   void step(Sequence& seq);
   // One decode token for each of these sequences (all past their prompt) in one batched pass.
   void decode_together(const std::vector<Sequence*>& seqs);
@@ -117,6 +141,7 @@ class Scheduler {
   int next_slot_ = 1;
   std::atomic<int64_t> queued_{0};
   std::atomic<int64_t> active_count_{0};
+  std::atomic<int64_t> reserved_bytes_{0};  // written on the compute thread only
 };
 
 }  // namespace tessera

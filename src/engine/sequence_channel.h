@@ -29,6 +29,7 @@ enum class FinishReason { kNone, kStop, kLength, kCancelled, kError, kAborted };
 struct SequenceStats {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;       // prompt tokens whose state came from the prefix cache
   double queue_seconds = 0;        // submitted → admitted into an engine slot
   double prompt_seconds = 0;       // prefill compute
   double decode_seconds = 0;       // end of prefill → finished (includes interleaved sequences)

@@ -34,8 +34,6 @@ class Communicator {
 
 std::unique_ptr<Communicator> make_single_process_communicator();
 
-// True when the environment says this process was started by mpirun/mpiexec.
-bool launched_under_mpi();
 // Initialises MPI (once per process) and returns a communicator over MPI_COMM_WORLD. Errors on
 // any rank abort the job (MPI_ERRORS_ARE_FATAL), so a dead peer never leaves the rest hanging.
 std::unique_ptr<Communicator> make_mpi_communicator();

@@ -50,10 +50,6 @@ class MpiCommunicator final : public Communicator {
 
 }  // namespace
 
-bool launched_under_mpi() {
-  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
-}
-
 std::unique_ptr<Communicator> make_mpi_communicator() {
   int initialized = 0;
   MPI_Initialized(&initialized);

@@ -1,7 +1,12 @@
 #include "server/completion_endpoints.h"
 
+#include "chat/tool_call_format.h"
 #include "server/api_error.h"
+#include "server/bench_stats.h"
+#include "server/chat_choice.h"
 #include "server/openai_response.h"
+#include "server/request_context.h"
+#include "server/request_defaults.h"
 #include "server/sse.h"
 
 #include <algorithm>
@@ -17,8 +22,15 @@ bool failed(const Outcome& outcome) {
   return outcome.finish == FinishReason::kError || outcome.finish == FinishReason::kAborted;
 }
 
+// A non-streaming request gets no answer when its generation failed or its client left.
+bool unanswered(const Outcome& outcome) { return failed(outcome) || outcome.finish == FinishReason::kCancelled; }
+
 // A generation that failed after the request was accepted: our fault (500), or shutdown (503).
+// A client that left is logged and counted as 499 (nginx's "client closed request"); nobody
+// reads the response.
 ApiError outcome_error(const Outcome& outcome) {
+  if (outcome.finish == FinishReason::kCancelled)
+    return ApiError(499, "the client closed the connection before the answer was complete", {}, "client_closed_request");
   const int status = outcome.finish == FinishReason::kAborted ? 503 : 500;
   return ApiError(status, "generation failed: " + outcome.error);
 }
@@ -30,6 +42,54 @@ struct CancelOnExit {
     if (channel) channel->cancel();
   }
 };
+
+struct CancelAllOnExit {
+  std::vector<std::shared_ptr<SequenceChannel>> channels;
+  ~CancelAllOnExit() {
+    for (const auto& channel : channels) channel->cancel();
+  }
+};
+
+// The n choices of a request: n sequences of the same prompt, with seeds seed, seed+1, ... when
+// a seed is given (independent random seeds otherwise).
+// Each choice gets its own decoding constraint (a constraint follows one sequence's output).
+std::vector<std::shared_ptr<SequenceChannel>> submit_choices(ServingContext& ctx, const GenerationParams& gen,
+                                                             const PreparedPrompt& prompt) {
+  std::vector<SequenceRequest> requests;  // all validated before any is submitted
+  for (int i = 0; i < gen.n; ++i) {
+    requests.push_back(make_sequence_request(ctx, gen, prompt.tokens, prompt.reasoning));
+    if (gen.sampling.seed) requests.back().sampling.seed = *gen.sampling.seed + static_cast<uint64_t>(i);
+  }
+  std::vector<std::shared_ptr<SequenceChannel>> channels;
+  channels.reserve(requests.size());
+  try {
+    for (SequenceRequest& r : requests) channels.push_back(ctx.scheduler.submit(std::move(r)));
+  } catch (...) {  // e.g. the queue filled up part way: nobody will read the choices already in
+    for (const auto& channel : channels) channel->cancel();
+    throw;
+  }
+  return channels;
+}
+
+// Usage of n choices: the prompt counts once (as OpenAI bills it), completions add up.
+void add_choice_usage(SequenceStats& total, const SequenceStats& choice) {
+  total.prompt_tokens = choice.prompt_tokens;
+  total.completion_tokens += choice.completion_tokens;
+}
+
+// A non-streaming answer: gathers the deltas while watching the client's socket, so a client
+// that hangs up stops the generation within a token (or 100 ms while the prompt is still
+// being processed) instead of after max_tokens.
+Outcome collect(SequenceChannel& channel, std::optional<ReasoningSplitter::Start> reasoning,
+                const std::function<void(TextDelta&&)>& add) {
+  return pump(
+      channel, reasoning,
+      [&](TextDelta&& d) {
+        add(std::move(d));
+        return request_context::client_connected();
+      },
+      [] { return request_context::client_connected(); }, std::chrono::milliseconds(100));
+}
 
 std::string dump(const OrderedJson& value) { return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
@@ -65,72 +125,109 @@ void end_stream(SseWriter& sse, const Outcome& outcome, const ResponseHeader& he
 
 }  // namespace
 
-void CompletionEndpoints::record(const Outcome& outcome) {
-  metrics_.add_tokens(outcome.stats.prompt_tokens, outcome.stats.completion_tokens);
+void CompletionEndpoints::record(const Outcome& outcome, bool used_prefix_cache) {
+  metrics_.add_sequence(outcome.stats, used_prefix_cache);
+  request_context::note_tokens(outcome.stats.prompt_tokens, outcome.stats.completion_tokens);
   if (outcome.finish == FinishReason::kCancelled) metrics_.count_cancelled();
 }
 
 void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& res) {
-  const ChatCompletionParams params = parse_chat_completion(parse_json_object(raw_body));
+  nlohmann::ordered_json body = parse_json_object(raw_body);
+  apply_request_defaults(body, ctx_.request_defaults);
+  const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
-  SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens, prompt.reasoning);
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
-  std::shared_ptr<SequenceChannel> channel = ctx_.scheduler.submit(std::move(request));
+  std::vector<std::shared_ptr<SequenceChannel>> channels = submit_choices(ctx_, params.gen, prompt);
+  const ToolCallFormat format = detect_tool_call_format(ctx_.chat_template.source());
   const int top_logprobs = params.gen.top_logprobs;
 
   if (!params.gen.stream) {
-    CancelOnExit guard{channel};
-    std::string content, reasoning;
-    std::vector<TokenLogprob> logprobs;
-    const Outcome outcome = pump(*channel, prompt.reasoning, [&](TextDelta&& d) {
-      content += d.content;
-      reasoning += d.reasoning;
-      for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
-      return true;
-    });
-    record(outcome);
-    if (failed(outcome)) throw outcome_error(outcome);
-    const OrderedJson lp = top_logprobs >= 0 ? chat_logprobs_json(logprobs, ctx_.tokenizer) : OrderedJson(nullptr);
-    res.set_content(dump(chat_completion_json(header, content, reasoning, finish_reason_name(outcome.finish), lp, outcome.stats)), kJson);
+    CancelAllOnExit guard{channels};
+    std::vector<ChatChoice> choices;
+    SequenceStats usage;
+    for (const std::shared_ptr<SequenceChannel>& channel : channels) {
+      ChatChoiceBuilder builder(params.tools, format);
+      std::vector<TokenLogprob> logprobs;
+      const Outcome outcome = collect(*channel, prompt.reasoning, [&](TextDelta&& d) {
+        builder.push(d);
+        for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
+      });
+      builder.finish();
+      record(outcome);
+      if (unanswered(outcome)) throw outcome_error(outcome);
+      add_choice_usage(usage, outcome.stats);
+      choices.push_back({builder.content(), builder.reasoning(), builder.tool_calls(), builder.finish_reason(outcome.finish),
+                         top_logprobs >= 0 ? chat_logprobs_json(logprobs, ctx_.tokenizer) : OrderedJson(nullptr)});
+    }
+    res.set_content(dump(chat_completion_json(header, choices, usage)), kJson);
     return;
   }
 
   const bool include_usage = params.gen.include_usage;
   const ReasoningSplitter::Start reasoning = prompt.reasoning;
+  const ToolParams tools = params.tools;
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, channel, header, include_usage, reasoning, top_logprobs](size_t, httplib::DataSink& sink) {
-        return run_stream(sink, *channel, [&](SseWriter& sse) {
-          auto send_chunk = [&](OrderedJson delta, const OrderedJson& finish, const OrderedJson& lp) {
-            OrderedJson chunk = chat_chunk_json(header, std::move(delta), finish, lp);
+      [this, channels, header, include_usage, reasoning, top_logprobs, tools, format](size_t, httplib::DataSink& sink) {
+        return run_stream(sink, *channels.front(), [&](SseWriter& sse) {
+          auto send_chunk = [&](OrderedJson delta, const OrderedJson& finish, const OrderedJson& lp, int index) {
+            OrderedJson chunk = chat_chunk_json(header, std::move(delta), finish, lp, index);
             if (include_usage) chunk["usage"] = nullptr;  // OpenAI: null on all but the usage chunk
             return sse.send(chunk);
           };
-          if (!send_chunk({{"role", "assistant"}, {"content", ""}}, nullptr, nullptr)) channel->cancel();
-          const Outcome outcome = pump(
-              *channel, reasoning,
-              [&](TextDelta&& d) {
-                if (!sse.ok()) return false;
-                OrderedJson delta = OrderedJson::object();
-                if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
-                if (!d.content.empty()) delta["content"] = d.content;
-                const bool with_lp = top_logprobs >= 0 && !d.logprobs.empty();
-                if (delta.empty() && !with_lp) return true;
-                return send_chunk(std::move(delta), nullptr,
-                                  with_lp ? chat_logprobs_json(d.logprobs, ctx_.tokenizer) : OrderedJson(nullptr));
-              },
-              [&] { return sse.heartbeat(); });
-          record(outcome);
-          end_stream(sse, outcome, header, "chat.completion.chunk", include_usage,
-                     [&](const char* finish) { send_chunk(OrderedJson::object(), finish, nullptr); });
+          auto cancel_all = [&] {
+            for (const auto& c : channels) c->cancel();
+          };
+          for (size_t i = 0; i < channels.size(); ++i)
+            if (!send_chunk({{"role", "assistant"}, {"content", ""}}, nullptr, nullptr, static_cast<int>(i))) cancel_all();
+          // With n > 1 the choices are streamed one after the other (each chunk names its index);
+          // they are generated concurrently all the same.
+          SequenceStats usage;
+          for (size_t i = 0; i < channels.size(); ++i) {
+            const int index = static_cast<int>(i);
+            ChatChoiceBuilder builder(tools, format);
+            auto send_delta = [&](const ChatChoiceBuilder::Delta& c, const OrderedJson& lp) {
+              OrderedJson delta = chat_delta_json(c.reasoning, c.content, c.tool_calls);
+              if (delta.empty() && lp.is_null()) return true;
+              return send_chunk(std::move(delta), nullptr, lp, index);
+            };
+            const Outcome outcome = pump(
+                *channels[i], reasoning,
+                [&](TextDelta&& d) {
+                  if (!sse.ok()) return false;
+                  const bool with_lp = top_logprobs >= 0 && !d.logprobs.empty();
+                  return send_delta(builder.push(d), with_lp ? chat_logprobs_json(d.logprobs, ctx_.tokenizer) : OrderedJson(nullptr));
+                },
+                [&] { return sse.heartbeat(); });
+            const ChatChoiceBuilder::Delta tail = builder.finish();
+            record(outcome);
+            const bool ended_well = !failed(outcome) && outcome.finish != FinishReason::kCancelled;
+            if (ended_well && sse.ok()) send_delta(tail, nullptr);
+            add_choice_usage(usage, outcome.stats);
+            auto send_finish = [&](const char*) { send_chunk(OrderedJson::object(), builder.finish_reason(outcome.finish), nullptr, index); };
+            if (ended_well && i + 1 < channels.size()) {
+              send_finish(nullptr);
+              continue;
+            }
+            if (!ended_well) cancel_all();
+            Outcome last = outcome;
+            last.stats = usage;
+            end_stream(sse, last, header, "chat.completion.chunk", include_usage, send_finish);
+            return;
+          }
         });
       },
-      [channel](bool) { channel->cancel(); });  // no-op when the sequence already ended
+      [channels](bool) {  // no-op for sequences that already ended
+        for (const auto& c : channels) c->cancel();
+      });
 }
 
 void CompletionEndpoints::completion(const std::string& raw_body, httplib::Response& res) {
-  const CompletionParams params = parse_completion(parse_json_object(raw_body));
+  nlohmann::ordered_json body = parse_json_object(raw_body);
+  apply_request_defaults(body, ctx_.request_defaults);
+  const CompletionParams params = parse_completion(body);
+  if (params.gen.n > 1) bad_request("n > 1 is supported on /v1/chat/completions only", "n");
   const PreparedPrompt prompt = prepare_completion_prompt(ctx_, params);
   SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);
   const ResponseHeader header = new_response_header("cmpl-", model_id_);
@@ -141,13 +238,12 @@ void CompletionEndpoints::completion(const std::string& raw_body, httplib::Respo
     CancelOnExit guard{channel};
     std::string text;
     std::vector<TokenLogprob> logprobs;
-    const Outcome outcome = pump(*channel, std::nullopt, [&](TextDelta&& d) {
+    const Outcome outcome = collect(*channel, std::nullopt, [&](TextDelta&& d) {
       text += d.content;
       for (TokenLogprob& lp : d.logprobs) logprobs.push_back(std::move(lp));
-      return true;
     });
     record(outcome);
-    if (failed(outcome)) throw outcome_error(outcome);
+    if (unanswered(outcome)) throw outcome_error(outcome);
     int64_t offset = 0;
     const OrderedJson lp = top_logprobs >= 0 ? completion_logprobs_json(logprobs, ctx_.tokenizer, offset) : OrderedJson(nullptr);
     res.set_content(dump(completion_json(header, text, finish_reason_name(outcome.finish), lp, outcome.stats)), kJson);
@@ -188,45 +284,35 @@ void CompletionEndpoints::bench(const std::string& raw_body, httplib::Response& 
   nlohmann::ordered_json body = parse_json_object(raw_body);
   body.erase("stream");  // always measured non-streaming
   body.erase("stream_options");
+  apply_request_defaults(body, ctx_.request_defaults);
+  // As exo's bench endpoint: generate exactly max_tokens unless told otherwise, and say
+  // whether to use the prefix cache.
+  if (!body.contains("ignore_eos")) body["ignore_eos"] = true;
+  bool use_prefix_cache = true;
+  if (body.contains("use_prefix_cache")) {
+    if (!body["use_prefix_cache"].is_boolean()) bad_request("'use_prefix_cache' must be a boolean", "use_prefix_cache");
+    use_prefix_cache = body["use_prefix_cache"].get<bool>();
+    body.erase("use_prefix_cache");
+  }
   const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
   SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens, prompt.reasoning);
+  request.use_prefix_cache = use_prefix_cache;
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
   std::shared_ptr<SequenceChannel> channel = ctx_.scheduler.submit(std::move(request));
   CancelOnExit guard{channel};
   std::string content, reasoning;
-  const Outcome outcome = pump(*channel, prompt.reasoning, [&](TextDelta&& d) {
+  const Outcome outcome = collect(*channel, prompt.reasoning, [&](TextDelta&& d) {
     content += d.content;
     reasoning += d.reasoning;
-    return true;
   });
-  record(outcome);
-  if (failed(outcome)) throw outcome_error(outcome);
+  record(outcome, use_prefix_cache);
+  if (unanswered(outcome)) throw outcome_error(outcome);
 
   OrderedJson out = chat_completion_json(header, content, reasoning, finish_reason_name(outcome.finish), nullptr, outcome.stats);
-  const SequenceStats& s = outcome.stats;
-  out["prompt_tokens"] = s.prompt_tokens;
-  out["generation_tokens"] = s.completion_tokens;
-  out["prompt_tps"] = s.prompt_seconds > 0 ? static_cast<double>(s.prompt_tokens) / s.prompt_seconds : 0.0;
-  out["generation_tps"] = s.decode_seconds > 0 ? static_cast<double>(s.completion_tokens) / s.decode_seconds : 0.0;
-  out["prompt_seconds"] = s.prompt_seconds;
-  out["generation_seconds"] = s.decode_seconds;
-  out["time_to_first_token_seconds"] = s.first_token_seconds;
-  out["queue_seconds"] = s.queue_seconds;
-  if (auto memory = gather_rank_memory(ctx_.scheduler, std::chrono::seconds(10))) {
-    metrics_.set_rank_memory(*memory);
-    OrderedJson per_rank = OrderedJson::array();
-    int64_t peak = 0;
-    for (const MemoryUsage& m : *memory) {
-      per_rank.push_back(m.peak_resident_bytes);
-      peak = std::max(peak, m.peak_resident_bytes);
-    }
-    out["peak_memory_bytes"] = peak;
-    out["peak_memory_bytes_per_rank"] = std::move(per_rank);
-  } else {
-    out["peak_memory_bytes"] = nullptr;
-    out["peak_memory_bytes_per_rank"] = nullptr;
-  }
+  const auto memory = gather_rank_memory(ctx_.scheduler, std::chrono::seconds(10));
+  if (memory) metrics_.set_rank_memory(*memory);
+  add_bench_stats(out, outcome.stats, memory);
   res.set_content(dump(out), kJson);
 }
 

@@ -5,7 +5,9 @@
 //
 // A streaming client that disconnects is noticed at the next write (a token or, while none
 // comes, a heartbeat every second) and its sequence is cancelled, which frees its engine slot
-// within one scheduler round.
+// within one scheduler round. A non-streaming client writes nothing until the end, so its
+// socket is watched instead (request_context.h), with the same effect; its request is logged
+// and counted with status 499 (client closed request).
 #pragma once
 
 #include "server/generation.h"
@@ -30,7 +32,8 @@ class CompletionEndpoints {
   void bench(const std::string& body, httplib::Response& res);
 
  private:
-  void record(const Outcome& outcome);
+  // Metrics and the access log's token counts for a finished sequence.
+  void record(const Outcome& outcome, bool used_prefix_cache = true);
 
   ServingContext& ctx_;
   Metrics& metrics_;

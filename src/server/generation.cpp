@@ -1,5 +1,6 @@
 #include "server/generation.h"
 
+#include "chat/tool_call_format.h"
 #include "server/api_error.h"
 #include "util/error.h"
 
@@ -26,6 +27,13 @@ PreparedPrompt prepare_chat_prompt(const ServingContext& ctx, const ChatCompleti
   nlohmann::ordered_json context = ctx.template_defaults;
   context["messages"] = params.messages;
   context["add_generation_prompt"] = true;
+  // tool_choice "none" leaves the tools out: a model that is not shown them cannot call them.
+  if (params.tools.active()) {
+    if (detect_tool_call_format(ctx.chat_template.source()) == ToolCallFormat::kNone)
+      bad_request("this model's chat template has no tool-call format (it never writes <tool_call>), so 'tools' "
+                  "cannot be used", "tools");
+    context["tools"] = params.tools.tools;
+  }
   for (const auto& [key, value] : params.template_kwargs.items()) context[key] = value;
   PreparedPrompt prompt;
   try {
@@ -62,9 +70,20 @@ SequenceRequest make_sequence_request(const ServingContext& ctx, const Generatio
                    fmt::format("This model's maximum context length is {} tokens. However, your prompt has {} tokens, "
                                "which leaves no room for the completion.", ctx.context_size, n),
                    "messages", "context_length_exceeded");
+  if (gen.max_tokens && *gen.max_tokens > ctx.context_size - n)
+    throw ApiError(400,
+                   fmt::format("This model's maximum context length is {} tokens. However, you requested {} tokens ({} in "
+                               "the prompt, {} for the completion). Please reduce the length of the prompt or max_tokens.",
+                               ctx.context_size, n + *gen.max_tokens, n, *gen.max_tokens),
+                   "max_tokens", "context_length_exceeded");
   SequenceRequest request;
   request.prompt = std::move(prompt);
-  request.max_tokens = std::min(gen.max_tokens.value_or(std::numeric_limits<int64_t>::max()), ctx.context_size - n);
+  for (const auto& [id, bias] : gen.sampling.logit_bias)
+    if (id >= ctx.tokenizer.vocab_size())
+      bad_request(fmt::format("'logit_bias' names token id {}, outside the vocabulary (size {})", id, ctx.tokenizer.vocab_size()),
+                  "logit_bias");
+  const int64_t default_max = ctx.default_max_tokens > 0 ? ctx.default_max_tokens : std::numeric_limits<int64_t>::max();
+  request.max_tokens = std::min(gen.max_tokens.value_or(default_max), ctx.context_size - n);
   request.sampling = gen.sampling;
   request.stop_strings = gen.stop;
   request.ignore_eos = gen.ignore_eos;
@@ -74,7 +93,8 @@ SequenceRequest make_sequence_request(const ServingContext& ctx, const Generatio
 }
 
 Outcome pump(SequenceChannel& channel, std::optional<ReasoningSplitter::Start> reasoning,
-             const std::function<bool(TextDelta&&)>& on_delta, const std::function<bool()>& on_idle) {
+             const std::function<bool(TextDelta&&)>& on_delta, const std::function<bool()>& on_idle,
+             std::chrono::milliseconds idle_interval) {
   std::optional<ReasoningSplitter> splitter;
   if (reasoning) splitter.emplace(*reasoning);
   bool gone = false;
@@ -88,7 +108,7 @@ Outcome pump(SequenceChannel& channel, std::optional<ReasoningSplitter::Start> r
   std::vector<SequenceEvent> events;
   for (;;) {
     events.clear();
-    if (!channel.take(events, std::chrono::milliseconds(1000))) {
+    if (!channel.take(events, idle_interval)) {
       if (!gone && on_idle && !on_idle()) {
         gone = true;
         channel.cancel();

@@ -4,6 +4,7 @@
 #include "server/completion_endpoints.h"
 #include "server/generation.h"
 #include "server/openai_schema.h"
+#include "server/request_context.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -11,6 +12,7 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <chrono>
 #include <set>
 
@@ -39,6 +41,20 @@ bool same_key(const std::string& given, const std::string& key) {
   unsigned char diff = 0;
   for (size_t i = 0; i < key.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ key[i]);
   return diff == 0;
+}
+
+// httplib's default also sets SO_REUSEPORT, which lets a second server bind a port that is
+// already being listened on — both then share the connections, silently. SO_REUSEADDR alone
+// still allows a quick restart (a port in TIME_WAIT) but makes a live listener a bind error.
+void listening_socket_options(int socket) {
+  int yes = 1;
+  setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+}
+
+// Orchestrators and Prometheus poll these every few seconds: a successful answer is logged at
+// debug level only, so the access log stays readable.
+bool routine_poll(const httplib::Request& req, const httplib::Response& res) {
+  return req.method == "GET" && (req.path == "/health" || req.path == "/metrics") && res.status == 200;
 }
 
 // httplib 0.11 listens with a backlog of 5. A burst of clients connecting at once overflows it,
@@ -77,6 +93,9 @@ ApiServer::Handler ApiServer::guarded(bool needs_auth, bool needs_model, Handler
       handler(req, body, res);
     } catch (const ApiError& e) {
       send_json(res, e.status(), e.body());
+    } catch (const QueueFull& e) {
+      res.set_header("Retry-After", "1");
+      send_json(res, 503, error_body(503, e.what(), {}, "server_overloaded"));
     } catch (const Error& e) {
       send_json(res, 400, error_body(400, e.what()));
     } catch (const std::exception& e) {
@@ -152,9 +171,36 @@ void ApiServer::add_routes() {
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
     send_json(res, 500, error_body(500, "internal error"));
   });
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    request_context::begin(req);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Runs after the response (a stream too) has been written, on the request's thread.
   s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     metrics_.count_request(endpoint_label(req.path), res.status);
+    const std::string line = request_context::access_log_line(req, res);
+    if (routine_poll(req, res)) log_debug("{}", line);
+    else log_info("{}", line);
   });
+  if (!options_.cors_origin.empty()) {
+    httplib::Headers cors = {{"Access-Control-Allow-Origin", options_.cors_origin},
+                             {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                             {"Access-Control-Allow-Headers", "Authorization, Content-Type"}};
+    if (options_.cors_origin != "*") cors.emplace("Vary", "Origin");  // caches: the answer is origin-specific
+    s.set_default_headers(std::move(cors));
+    // A browser's preflight carries no credentials: answer it for any path, without the key.
+    // Clients add headers of their own (the openai package sends x-stainless-*), which the
+    // server ignores, so whatever the preflight asks for is allowed.
+    s.Options(".*", [](const httplib::Request& req, httplib::Response& res) {
+      const std::string asked = req.get_header_value("Access-Control-Request-Headers");
+      if (!asked.empty()) {
+        res.headers.erase("Access-Control-Allow-Headers");
+        res.set_header("Access-Control-Allow-Headers", asked);
+      }
+      res.set_header("Access-Control-Max-Age", "86400");
+      res.status = 204;
+    });
+  }
 }
 
 void ApiServer::start() {
@@ -165,13 +211,19 @@ void ApiServer::start() {
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_tcp_nodelay(true);  // SSE chunks are small; do not let Nagle hold them back
+  http_->set_socket_options(listening_socket_options);
   add_routes();
   if (options_.port == 0) {
     port_ = http_->bind_to_any_port(options_.host);
     if (port_ <= 0) fail("cannot listen on {}: no free port", options_.host);
   } else {
-    if (!http_->bind_to_port(options_.host, options_.port))
-      fail("cannot listen on {}:{}: the address is in use or not available (--host/--port)", options_.host, options_.port);
+    errno = 0;
+    if (!http_->bind_to_port(options_.host, options_.port)) {
+      if (errno == EADDRINUSE)
+        fail("cannot listen on {}:{}: the port is already in use (another server?); choose another --port",
+             options_.host, options_.port);
+      fail("cannot listen on {}:{}: the address is not available (--host/--port)", options_.host, options_.port);
+    }
     port_ = options_.port;
   }
   backlog->raise_backlog();
@@ -207,6 +259,8 @@ void ApiServer::metrics_text(httplib::Response& res) {
     live.model_loaded = true;
     live.queued = ctx->scheduler.queued();
     live.active = ctx->scheduler.active();
+    live.state_budget_bytes = ctx->scheduler.options().state_budget_bytes;
+    live.state_reserved_bytes = ctx->scheduler.reserved_state_bytes();
     // Fresh numbers from every rank when the compute thread is free within a moment; else the
     // last ones gathered (at load, or by the previous scrape or benchmark).
     if (auto memory = gather_rank_memory(ctx->scheduler, std::chrono::milliseconds(500))) metrics_.set_rank_memory(*memory);
@@ -242,7 +296,8 @@ void ApiServer::apply_template(const std::string& raw_body, httplib::Response& r
   nlohmann::ordered_json body = parse_json_object(raw_body);
   // Same validation and rendering as a chat completion, minus the generation.
   nlohmann::ordered_json chat = {{"messages", body.contains("messages") ? body["messages"] : nlohmann::ordered_json()}};
-  if (body.contains("chat_template_kwargs")) chat["chat_template_kwargs"] = body["chat_template_kwargs"];
+  for (const char* key : {"chat_template_kwargs", "tools", "tool_choice"})
+    if (body.contains(key)) chat[key] = body[key];
   const ChatCompletionParams params = parse_chat_completion(chat);
   ServingContext& ctx = *context_.load();
   const PreparedPrompt prompt = prepare_chat_prompt(ctx, params);

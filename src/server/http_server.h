@@ -4,10 +4,15 @@
 //
 // Routes: GET /health, GET /v1/models, GET /metrics, POST /v1/chat/completions,
 // POST /v1/completions, POST /bench/chat/completions, and llama.cpp-style helpers
-// POST /tokenize {"content"}, POST /detokenize {"tokens"}, POST /apply-template {"messages"}.
+// POST /tokenize {"content"}, POST /detokenize {"tokens"}, POST /apply-template {"messages", "tools"?, "tool_choice"?,
+// "chat_template_kwargs"?}.
 // With an API key, everything but /health and /metrics needs "Authorization: Bearer KEY".
 // Every failure is an OpenAI-shaped error: 400 bad request, 401, 404 unknown route, 413 body
-// over the limit, 503 while loading; an unexpected exception is a 500, never a crash.
+// over the limit, 503 while loading or when the request queue is full (with Retry-After); an
+// unexpected exception is a 500, never a crash.
+// Every request gets one access log line (remote address, method, path, status, tokens, time);
+// GET /health and /metrics only at debug level, as orchestrators poll them. With a CORS origin,
+// every response carries Access-Control-Allow-* headers and OPTIONS preflights answer 204.
 #pragma once
 
 #include "server/metrics.h"
@@ -35,6 +40,7 @@ struct ServerOptions {
   size_t max_body_bytes = 8u << 20;
   std::string model_id;                    // the name /v1/models reports and responses echo
   int http_threads = 64;                   // concurrent connections being served
+  std::string cors_origin;                 // Access-Control-Allow-Origin ("*" or an origin); empty: no CORS
 };
 
 class CompletionEndpoints;

@@ -39,10 +39,15 @@ void Metrics::count_cancelled() {
   ++cancelled_;
 }
 
-void Metrics::add_tokens(int64_t prompt_tokens, int64_t completion_tokens) {
+void Metrics::add_sequence(const SequenceStats& stats, bool used_prefix_cache) {
+  auto count = [](int64_t n) { return static_cast<uint64_t>(std::max<int64_t>(n, 0)); };
   std::lock_guard<std::mutex> lock(mutex_);
-  prompt_tokens_ += static_cast<uint64_t>(std::max<int64_t>(prompt_tokens, 0));
-  completion_tokens_ += static_cast<uint64_t>(std::max<int64_t>(completion_tokens, 0));
+  prompt_tokens_ += count(stats.prompt_tokens);
+  completion_tokens_ += count(stats.completion_tokens);
+  if (used_prefix_cache) {  // as vLLM counts: in tokens, so the rate weighs long prompts more
+    prefix_cache_queries_ += count(stats.prompt_tokens);
+    prefix_cache_hits_ += count(stats.cached_tokens);
+  }
 }
 
 void Metrics::set_rank_memory(std::vector<MemoryUsage> per_rank) {
@@ -73,8 +78,12 @@ std::string Metrics::render(const Live& live) const {
       "# HELP tessera_prompt_tokens_total Prompt tokens processed.\n"
       "# TYPE tessera_prompt_tokens_total counter\ntessera_prompt_tokens_total {}\n"
       "# HELP tessera_completion_tokens_total Tokens generated.\n"
-      "# TYPE tessera_completion_tokens_total counter\ntessera_completion_tokens_total {}\n",
-      cancelled_, prompt_tokens_, completion_tokens_);
+      "# TYPE tessera_completion_tokens_total counter\ntessera_completion_tokens_total {}\n"
+      "# HELP tessera_prefix_cache_queries_total Prompt tokens looked up in the prefix cache.\n"
+      "# TYPE tessera_prefix_cache_queries_total counter\ntessera_prefix_cache_queries_total {}\n"
+      "# HELP tessera_prefix_cache_hits_total Prompt tokens whose state came from the prefix cache.\n"
+      "# TYPE tessera_prefix_cache_hits_total counter\ntessera_prefix_cache_hits_total {}\n",
+      cancelled_, prompt_tokens_, completion_tokens_, prefix_cache_queries_, prefix_cache_hits_);
   ttft_.render(out, "tessera_time_to_first_token_seconds", "Time from request submission to its first token.");
   itl_.render(out, "tessera_inter_token_latency_seconds", "Time between consecutive tokens of one sequence.");
   out += fmt::format(
@@ -82,9 +91,13 @@ std::string Metrics::render(const Live& live) const {
       "# TYPE tessera_queue_depth gauge\ntessera_queue_depth {}\n"
       "# HELP tessera_active_sequences Sequences holding an engine slot.\n"
       "# TYPE tessera_active_sequences gauge\ntessera_active_sequences {}\n"
+      "# HELP tessera_state_budget_bytes Sequence state (KV cache + DeltaNet state) the running sequences may hold per rank; 0: no limit.\n"
+      "# TYPE tessera_state_budget_bytes gauge\ntessera_state_budget_bytes {}\n"
+      "# HELP tessera_state_reserved_bytes Sequence state reserved by the admitted sequences (their worst case), per rank.\n"
+      "# TYPE tessera_state_reserved_bytes gauge\ntessera_state_reserved_bytes {}\n"
       "# HELP tessera_model_loaded 1 once the model is loaded and requests are served.\n"
       "# TYPE tessera_model_loaded gauge\ntessera_model_loaded {}\n",
-      live.queued, live.active, live.model_loaded ? 1 : 0);
+      live.queued, live.active, live.state_budget_bytes, live.state_reserved_bytes, live.model_loaded ? 1 : 0);
   out += "# HELP tessera_resident_memory_bytes Resident memory of each rank.\n";
   out += "# TYPE tessera_resident_memory_bytes gauge\n";
   for (size_t r = 0; r < rank_memory_.size(); ++r)

@@ -84,22 +84,69 @@ OrderedJson completion_logprobs_json(const std::vector<TokenLogprob>& logprobs, 
           {"text_offset", std::move(offsets)}};
 }
 
-OrderedJson chat_completion_json(const ResponseHeader& h, const std::string& content, const std::string& reasoning,
-                                 const char* finish_reason, const OrderedJson& logprobs, const SequenceStats& stats) {
-  OrderedJson message = {{"role", "assistant"}, {"content", content}};
-  if (!reasoning.empty()) message["reasoning_content"] = reasoning;
-  OrderedJson choice = {{"index", 0}, {"message", std::move(message)}, {"logprobs", logprobs}, {"finish_reason", finish_reason}};
+std::string new_tool_call_id() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return fmt::format("call_{:016x}{:08x}", rng(), static_cast<uint32_t>(rng()));
+}
+
+OrderedJson chat_completion_json(const ResponseHeader& h, const std::vector<ChatChoice>& choices, const SequenceStats& stats) {
+  OrderedJson out_choices = OrderedJson::array();
+  for (const ChatChoice& c : choices) {
+    OrderedJson message = {{"role", "assistant"}, {"content", c.content}};
+    if (c.content.empty() && !c.tool_calls.empty()) message["content"] = nullptr;
+    if (!c.reasoning.empty()) {
+      message["reasoning_content"] = c.reasoning;
+      message["reasoning"] = c.reasoning;
+    }
+    if (!c.tool_calls.empty()) {
+      OrderedJson calls = OrderedJson::array();
+      for (const ToolCall& call : c.tool_calls)
+        calls.push_back({{"id", new_tool_call_id()},
+                         {"type", "function"},
+                         {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+      message["tool_calls"] = std::move(calls);
+    }
+    out_choices.push_back({{"index", out_choices.size()},
+                           {"message", std::move(message)},
+                           {"logprobs", c.logprobs},
+                           {"finish_reason", c.finish_reason}});
+  }
   return {{"id", h.id},
           {"object", "chat.completion"},
           {"created", h.created},
           {"model", h.model},
-          {"choices", OrderedJson::array({std::move(choice)})},
+          {"choices", std::move(out_choices)},
           {"usage", usage_json(stats)}};
 }
 
+OrderedJson chat_completion_json(const ResponseHeader& h, const std::string& content, const std::string& reasoning,
+                                 const char* finish_reason, const OrderedJson& logprobs, const SequenceStats& stats) {
+  return chat_completion_json(h, {ChatChoice{content, reasoning, {}, finish_reason, logprobs}}, stats);
+}
+
+OrderedJson chat_delta_json(const std::string& reasoning, const std::string& content,
+                            const std::vector<ToolCallDelta>& tool_calls) {
+  OrderedJson delta = OrderedJson::object();
+  if (!reasoning.empty()) {
+    delta["reasoning_content"] = reasoning;
+    delta["reasoning"] = reasoning;
+  }
+  if (!content.empty()) delta["content"] = content;
+  if (!tool_calls.empty()) {
+    OrderedJson calls = OrderedJson::array();
+    for (const ToolCallDelta& d : tool_calls)
+      calls.push_back({{"index", d.index},
+                       {"id", new_tool_call_id()},
+                       {"type", "function"},
+                       {"function", {{"name", d.call.name}, {"arguments", d.call.arguments}}}});
+    delta["tool_calls"] = std::move(calls);
+  }
+  return delta;
+}
+
 OrderedJson chat_chunk_json(const ResponseHeader& h, OrderedJson delta, const OrderedJson& finish_reason,
-                            const OrderedJson& logprobs) {
-  OrderedJson choice = {{"index", 0}, {"delta", std::move(delta)}, {"logprobs", logprobs}, {"finish_reason", finish_reason}};
+                            const OrderedJson& logprobs, int index) {
+  OrderedJson choice = {{"index", index}, {"delta", std::move(delta)}, {"logprobs", logprobs}, {"finish_reason", finish_reason}};
   return {{"id", h.id},
           {"object", "chat.completion.chunk"},
           {"created", h.created},

@@ -1,8 +1,10 @@
 #include "server/openai_schema.h"
 
 #include "server/api_error.h"
+#include "util/log.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <functional>
@@ -62,6 +64,21 @@ std::vector<std::string> stop_list(const Json& v) {
   return stops;
 }
 
+// {"token id": bias}: ids as decimal strings (OpenAI's shape), biases in [-100, 100].
+std::vector<std::pair<int32_t, float>> logit_bias(const Json& v) {
+  if (!v.is_object()) bad_request(fmt::format("'logit_bias' must be an object of token id -> bias, got {}", type_name(v)), "logit_bias");
+  std::vector<std::pair<int32_t, float>> out;
+  for (const auto& [key, bias] : v.items()) {
+    int64_t id = -1;
+    const bool digits = !key.empty() && key.size() <= 10 && key.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) id = std::stoll(key);
+    if (id < 0 || id > std::numeric_limits<int32_t>::max())
+      bad_request(fmt::format("'logit_bias' keys must be token ids, got '{}'", key), "logit_bias");
+    out.emplace_back(static_cast<int32_t>(id), static_cast<float>(number_in(bias, "logit_bias", -100, 100)));
+  }
+  return out;
+}
+
 using Setter = std::function<void(const Json& value)>;
 
 // The parameters both endpoints share; `extra` adds the endpoint's own. Unknown keys are a 400,
@@ -83,8 +100,9 @@ void apply_params(const Json& body, GenerationParams& gen, const std::map<std::s
       {"repetition_penalty", [&](const Json& v) { gen.sampling.repetition_penalty = static_cast<float>(number_in(v, "repetition_penalty", 0, 10, /*lo_open=*/true)); }},
       {"stream", [&](const Json& v) { gen.stream = boolean(v, "stream"); }},
       {"stream_options", [&](const Json& v) { stream_options = v; }},
-      {"n", [](const Json& v) { if (integer_in(v, "n", 1, 128) != 1) bad_request("only n = 1 is supported", "n"); }},
+      {"n", [&](const Json& v) { gen.n = static_cast<int>(integer_in(v, "n", 1, 128)); }},
       {"ignore_eos", [&](const Json& v) { gen.ignore_eos = boolean(v, "ignore_eos"); }},
+      {"logit_bias", [&](const Json& v) { gen.sampling.logit_bias = logit_bias(v); }},
       {"response_format", [&](const Json& v) { gen.response_format = parse_response_format(v); }},
   };
   for (const auto& [key, value] : body.items()) {
@@ -94,9 +112,10 @@ void apply_params(const Json& body, GenerationParams& gen, const std::map<std::s
     } else if (auto jt = common.find(key); jt != common.end()) {
       jt->second(value);
     } else {
-      bad_request(fmt::format("Unrecognized request argument supplied: {}", key), key, "unknown_parameter");
+      gen.ignored.push_back(key);
     }
   }
+  if (!gen.ignored.empty()) log_warn("ignoring unsupported request parameter(s): {}", fmt::join(gen.ignored, ", "));
   if (stream_options) {
     if (!gen.stream) bad_request("'stream_options' is only allowed when 'stream' is true", "stream_options");
     if (!stream_options->is_object()) bad_request("'stream_options' must be an object", "stream_options");
@@ -143,8 +162,10 @@ Json normalise_messages(const Json& messages) {
     msg["content"] = message_text(content, i, role == "assistant");
     // Fields the chat templates read; anything else a client round-trips (refusal, audio, ...)
     // is dropped rather than refused.
-    for (const char* key : {"name", "reasoning_content", "tool_calls", "tool_call_id"})
+    for (const char* key : {"name", "reasoning_content", "tool_call_id"})
       if (m.contains(key) && !m[key].is_null()) msg[key] = m[key];
+    if (m.contains("tool_calls") && !m["tool_calls"].is_null() && role == "assistant")
+      msg["tool_calls"] = normalise_tool_calls(m["tool_calls"], i);
     if (msg.contains("reasoning_content") && !msg["reasoning_content"].is_string())
       bad_request(fmt::format("'{}.reasoning_content' must be a string", where), where + ".reasoning_content");
     out.push_back(std::move(msg));
@@ -178,9 +199,13 @@ ChatCompletionParams parse_chat_completion(const Json& body) {
          if (!v.is_object()) bad_request("'chat_template_kwargs' must be an object", "chat_template_kwargs");
          p.template_kwargs = v;
        }},
+      {"tools", [&](const Json& v) { parse_tools(v, p.tools); }},
+      {"tool_choice", [&](const Json& v) { parse_tool_choice(v, p.tools); }},
+      {"parallel_tool_calls", [&](const Json& v) { parse_parallel_tool_calls(v, p.tools); }},
   };
   apply_params(body, p.gen, chat);
   if (p.messages.is_null()) bad_request("'messages' is required", "messages");
+  check_tool_choice(p.tools);
   if (top_logprobs && !logprobs) bad_request("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
   if (logprobs) p.gen.top_logprobs = top_logprobs.value_or(0);
   return p;

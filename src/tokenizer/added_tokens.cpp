@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace tessera {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace tessera::byte_level {
 namespace {

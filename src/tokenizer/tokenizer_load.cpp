@@ -4,35 +4,17 @@
 
 #include <algorithm>
 #include <array>
-#include <fstream>
-#include <sstream>
 
 #include "tokenizer/byte_level.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace tessera {
 namespace {
 
 using nlohmann::json;
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open file", path.string());
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) fail("{}: read error", path.string());
-  return std::move(buffer).str();
-}
-
-json parse_json_file(const std::filesystem::path& path) {
-  const std::string text = read_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    fail("{}: invalid JSON: {}", path.string(), e.what());
-  }
-}
 
 bool read_bool(const json& obj, const char* key, bool fallback, const std::string& where) {
   if (!obj.contains(key) || obj[key].is_null()) return fallback;
@@ -253,12 +235,12 @@ Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
   const std::string file = json_path.string();
   const std::string config_file = config_path.string();
 
-  const json root = parse_json_file(json_path);
+  const json root = read_json_file(json_path);
   if (!root.is_object()) fail("{}: expected a JSON object at the top level", file);
   if (!root.contains("model") || !root["model"].is_object()) fail("{}: missing \"model\" object", file);
   json config = json::object();
   if (std::filesystem::exists(config_path)) {
-    config = parse_json_file(config_path);
+    config = read_json_file(config_path);
     if (!config.is_object()) fail("{}: expected a JSON object at the top level", config_file);
   }
   const json& model = root["model"];

@@ -8,7 +8,10 @@ Qwen3 tokenizer and chat template:
       run as one batch per round, and batched decode is bit-identical to single-sequence decode);
   (d) a client that disconnects mid-stream frees its slot at once and the next request is served promptly;
   (e) the same greedy request under `mpirun -np 2` returns the same text as one process, and
-      concurrent streams (batched across both ranks) equal their answers alone.
+      concurrent streams (batched across both ranks) equal their answers alone;
+  (g) a killed non-streaming client frees its slot at once; `serve` on a port in use exits 1;
+  (h) the state budget: a request that cannot fit is a 400 naming the numbers, one that does not fit
+      yet waits, one beyond --max-queue is a 503; CORS headers and preflight; the access log.
 
 Greedy output of a random model is gibberish, but deterministic, which is all these tests need.
 Run: TESSERA_BIN=build/tessera /usr/bin/python3 tests/server/server_test.py (from the repo root)."""
@@ -287,10 +290,19 @@ def test_curl(srv, user_text):
     r = json.loads(body)
     check("b: chat with logprobs", code == 200 and len(r["choices"][0]["logprobs"]["content"]) == r["usage"]["completion_tokens"]
           and all(len(t["top_logprobs"]) == 3 for t in r["choices"][0]["logprobs"]["content"]), body[:300])
-    code, body = curl(port, "/bench/chat/completions", "-d", json.dumps({**chat, "ignore_eos": True}))
+    # ignore_eos defaults to true on the bench endpoint (as exo's): exactly max_tokens are generated.
+    code, body = curl(port, "/bench/chat/completions", "-d", json.dumps(chat))
     r = json.loads(body)
     check("b: /bench/chat/completions", code == 200 and r["generation_tokens"] == 16 and r["prompt_tps"] > 0
           and r["generation_tps"] > 0 and r["peak_memory_bytes"] > 0 and len(r["peak_memory_bytes_per_rank"]) == 1, body[:400])
+    gs = r.get("generation_stats") or {}
+    check("b: bench generation_stats (exo's fields)", code == 200 and gs.get("prompt_tokens") == r["usage"]["prompt_tokens"]
+          and gs.get("generation_tokens") == r["usage"]["completion_tokens"] == 16 and gs.get("prompt_tps", 0) > 0
+          and gs.get("generation_tps", 0) > 0 and gs.get("peak_memory_usage", {}).get("in_bytes") == r["peak_memory_bytes"] > 0
+          and gs.get("prefix_cache_hit") is False, body[-400:])
+    code, body = curl(port, "/bench/chat/completions", "-d", json.dumps({**chat, "ignore_eos": False, "use_prefix_cache": False}))
+    check("b: bench accepts ignore_eos false and use_prefix_cache", code == 200
+          and json.loads(body)["generation_stats"]["generation_tokens"] <= 16, body[:300])
     code, body = curl(port, "/metrics", auth=False)
     check("b: /metrics", code == 200 and metric(body, "tessera_model_loaded") == 1
           and 'tessera_requests_total{endpoint="/v1/completions",status="200"}' in body
@@ -310,7 +322,8 @@ def test_curl(srv, user_text):
 
     msgs = [{"role": "user", "content": "hi"}]
     error_case("bad JSON", 400, "/v1/chat/completions", "{not json")
-    error_case("unknown parameter", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "frobnicate": 1}), param="frobnicate")
+    error_case("known parameter of the wrong type", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "stream": "yes"}),
+               param="stream")
     error_case("temperature -1", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "temperature": -1}), param="temperature")
     error_case("temperature wrong type", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "temperature": "hot"}))
     error_case("top_p 0", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "top_p": 0}), param="top_p")
@@ -318,8 +331,10 @@ def test_curl(srv, user_text):
     error_case("messages missing", 400, "/v1/chat/completions", json.dumps({"max_tokens": 3}), param="messages")
     error_case("messages empty", 400, "/v1/chat/completions", json.dumps({"messages": []}), param="messages")
     error_case("bad role", 400, "/v1/chat/completions", json.dumps({"messages": [{"role": "wizard", "content": "x"}]}))
-    error_case("n 2", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "n": 2}), param="n")
+    error_case("n 129", 400, "/v1/chat/completions", json.dumps({"messages": msgs, "n": 129}), param="n")
     error_case("body is an array", 400, "/v1/chat/completions", "[1, 2]")
+    error_case("bench use_prefix_cache not a boolean", 400, "/bench/chat/completions",
+               json.dumps({"messages": msgs, "use_prefix_cache": "yes"}), param="use_prefix_cache")
     long_prompt = os.path.join(WORK, "long_prompt.json")
     with open(long_prompt, "w") as f:  # each CJK character is 3 byte tokens in the truncated vocabulary
         f.write(json.dumps({"prompt": "".join(chr(0x4e00 + (i * 7919) % 20000) for i in range(30000)), "max_tokens": 1}))
@@ -454,18 +469,23 @@ def test_concurrency(port, n=16, label="c"):
     print(f"   ({n} concurrent streams in {time.time() - t0:.2f}s; one alone takes {per_request:.3f}s)", flush=True)
 
 
-def test_disconnect(port):
-    body = {"messages": [{"role": "user", "content": "Talk forever."}], "max_tokens": 60000, "ignore_eos": True,
-            "temperature": 0, "stream": True}
-    data = json.dumps(body).encode()
+def open_stream(port, path, body):
+    """A streaming request on a raw socket, returned once two events have arrived (the sequence runs)."""
+    data = json.dumps({**body, "stream": True}).encode()
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
                  + f"Authorization: Bearer {API_KEY}\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data)
     got = b""
     while got.count(b"data: ") < 2:
         chunk = sock.recv(4096)
         assert chunk, got
         got += chunk
+    return sock
+
+
+def test_disconnect(port):
+    sock = open_stream(port, "/v1/chat/completions", {"messages": [{"role": "user", "content": "Talk forever."}],
+                                                      "max_tokens": 60000, "ignore_eos": True, "temperature": 0})
     _, _, m = request(port, "GET", "/metrics")
     active_before = metric(m.decode(), "tessera_active_sequences")
     cancelled_before = metric(m.decode(), "tessera_requests_cancelled_total")
@@ -487,6 +507,161 @@ def test_disconnect(port):
     check("d: next request served promptly", status == 200 and time.time() - t1 < 3, f"{status} {time.time() - t1:.2f}s")
     if freed is not None:
         print(f"   (slot freed {freed * 1000:.0f} ms after the disconnect)", flush=True)
+
+
+def test_nonstream_disconnect(srv):
+    """A non-streaming client sends nothing back until the answer is complete, so only its socket
+    tells that it left: the server must notice and stop generating at once."""
+    port = srv.port
+
+    def counters():
+        _, _, m = request(port, "GET", "/metrics")
+        text = m.decode()
+        return {k: metric(text, "tessera_" + k) for k in ("active_sequences", "requests_cancelled_total",
+                                                           "completion_tokens_total")}
+    before = counters()
+    body = {"messages": [{"role": "user", "content": "Talk forever, quietly."}], "max_tokens": 60000,
+            "ignore_eos": True, "temperature": 0}
+    client = subprocess.Popen(["curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{port}/v1/chat/completions",
+                               "-H", "Authorization: Bearer " + API_KEY, "-d", json.dumps(body)])
+    t0 = time.time()
+    running = None
+    while time.time() - t0 < 10 and not running:
+        running = counters()["active_sequences"] == 1
+        time.sleep(0.01)
+    time.sleep(0.2)
+    client.kill()
+    client.wait()
+    killed = time.time()
+    freed = None
+    while time.time() - killed < 5:
+        c = counters()
+        if c["active_sequences"] == 0 and c["requests_cancelled_total"] > before["requests_cancelled_total"]:
+            freed = time.time() - killed
+            break
+        time.sleep(0.005)
+    after = counters()
+    generated = after["completion_tokens_total"] - before["completion_tokens_total"]
+    check("g: the non-streaming request was running when its client was killed", running)
+    check("g: a killed non-streaming client frees its slot at once", freed is not None and freed < 1, f"after {freed}")
+    check("g: ... long before max_tokens", 0 < generated < 60000, f"{generated} tokens generated")
+    logged = None
+    while time.time() - killed < 5 and not logged:
+        logged = re.search(r"POST /v1/chat/completions 499 prompt_tokens=\d+ completion_tokens=\d+ ", srv.read_log())
+        time.sleep(0.01)
+    check("g: the abandoned request is logged as 499 (client closed request)", logged, srv.read_log()[-500:])
+    t1 = time.time()
+    status, r = post_json(port, "/v1/chat/completions", {"messages": [{"role": "user", "content": "Next!"}],
+                                                         "max_tokens": 8, "temperature": 0})
+    check("g: next request served promptly", status == 200 and time.time() - t1 < 3, f"{status} {time.time() - t1:.2f}s")
+    if freed is not None:
+        print(f"   (slot freed {freed * 1000:.0f} ms after the client was killed; {generated:.0f} tokens generated)",
+              flush=True)
+
+
+def test_port_in_use(port, model_dir):
+    t0 = time.time()
+    run = subprocess.run([BIN, "serve", "--model", model_dir, "--port", str(port), "--threads", "1"],
+                         capture_output=True, timeout=60)
+    err = run.stderr.decode()
+    check("g: serve on a port in use exits 1 naming host:port", run.returncode == 1 and f"127.0.0.1:{port}" in err
+          and "in use" in err, f"exit {run.returncode}: {err[-300:]}")
+    print(f"   (refused in {time.time() - t0:.2f}s: {err.strip().splitlines()[-1] if err.strip() else ''})", flush=True)
+
+
+def test_access_log(srv):
+    """One line per request through the logger: remote address, method, path, status, tokens, time."""
+    status, r = post_json(srv.port, "/v1/completions", {"prompt": [5, 6, 7, 8], "max_tokens": 3, "temperature": 0,
+                                                        "ignore_eos": True})
+    status_401, _, _ = request(srv.port, "GET", "/v1/models")
+    time.sleep(0.1)
+    log = srv.read_log()
+    want = (r"127\.0\.0\.1:\d+ POST /v1/completions 200 prompt_tokens=4 completion_tokens=3 [\d.]+ ms$")
+    check("h: access log line with tokens and time", status == 200 and re.search(want, log, re.M), log[-600:])
+    check("h: access log line for a refused request", status_401 == 401
+          and re.search(r"127\.0\.0\.1:\d+ GET /v1/models 401 [\d.]+ ms$", log, re.M), log[-600:])
+    check("h: no CORS headers by default", "Access-Control-Allow-Origin" not in request(srv.port, "GET", "/health")[1])
+
+
+def test_limits(model_dir):
+    """State budget (tiny model: 512 bytes of KV per token + fixed DeltaNet state), queue limit, CORS."""
+    origin = "https://chat.example"
+    srv = Server(model_dir, ["--threads", "1", "--parallel", "4", "--ctx-size", "65536", "--kv-budget-mb", "2",
+                             "--max-queue", "1", "--cors-origin", origin], name="serve-limits")
+    try:
+        m = re.search(r"context lowered from 65536 to (\d+) tokens", srv.read_log())
+        ctx = int(m.group(1)) if m else 0
+        # Independently from config.json: fp32 K+V per token of the full-attention layers; DeltaNet
+        # conv ((kernel-1) x channels) + recurrent (value heads x dk x dv) state and a logits row per sequence.
+        with open(os.path.join(model_dir, "config.json")) as f:
+            c = json.load(f)["text_config"]
+        full = c["layer_types"].count("full_attention")
+        linear = len(c["layer_types"]) - full
+        per_token = 4 * full * 2 * c["num_key_value_heads"] * c["head_dim"]
+        conv = (c["linear_conv_kernel_dim"] - 1) * (2 * c["linear_num_key_heads"] * c["linear_key_head_dim"]
+                                                    + c["linear_num_value_heads"] * c["linear_value_head_dim"])
+        recurrent = c["linear_num_value_heads"] * c["linear_key_head_dim"] * c["linear_value_head_dim"]
+        per_sequence = 4 * (linear * (conv + recurrent) + c["vocab_size"])
+        check("h: a context the budget cannot hold is lowered to what it holds",
+              ctx == ((2 << 20) - per_sequence) // per_token, f"{ctx} vs {((2 << 20) - per_sequence) // per_token}")
+        _, _, models = request(srv.port, "GET", "/v1/models", headers=AUTH)
+        check("h: /v1/models reports the lowered context", json.loads(models)["data"][0]["max_model_len"] == ctx)
+        # prompt + max_tokens beyond one sequence's context: 400 naming both numbers.
+        status, r = post_json(srv.port, "/v1/completions", {"prompt": [1, 2, 3], "max_tokens": ctx})
+        msg = r.get("error", {}).get("message", "")
+        check("h: prompt + max_tokens over the context -> 400 naming the numbers", status == 400
+              and str(ctx) in msg and str(ctx + 3) in msg and r["error"]["param"] == "max_tokens", r)
+
+        # A takes (almost) the whole budget: prompt 3 + the rest of the context.
+        a = open_stream(srv.port, "/v1/completions", {"prompt": [1, 2, 3], "max_tokens": ctx - 3, "ignore_eos": True})
+        # B does not fit beside A: it waits in the queue although slots are free.
+        b_result = {}
+
+        def run_b():
+            b_result["status"], b_result["body"] = post_json(srv.port, "/v1/completions",
+                                                             {"prompt": [4, 5, 6], "max_tokens": 5, "temperature": 0})
+            b_result["done"] = time.time()
+        b = threading.Thread(target=run_b)
+        b.start()
+        t0 = time.time()
+        text = ""
+        while time.time() - t0 < 5:
+            text = request(srv.port, "GET", "/metrics")[2].decode()
+            if metric(text, "tessera_queue_depth") == 1:
+                break
+            time.sleep(0.01)
+        check("h: a request that does not fit yet waits (slots free, budget full)", metric(text, "tessera_queue_depth") == 1
+              and metric(text, "tessera_active_sequences") == 1
+              and 0 < metric(text, "tessera_state_reserved_bytes") <= metric(text, "tessera_state_budget_bytes") == 2 << 20,
+              text[-600:])
+        # C finds the queue full: 503 naming the limit, with Retry-After.
+        status, headers, body = request(srv.port, "POST", "/v1/completions",
+                                        {"prompt": [7, 8], "max_tokens": 2}, AUTH)
+        err = json.loads(body).get("error", {})
+        check("h: queue full -> 503 naming --max-queue", status == 503 and "--max-queue 1" in err.get("message", "")
+              and headers.get("Retry-After") == "1", f"{status} {body[:300]}")
+        check("h: B still waiting", "status" not in b_result)
+        a.close()
+        closed = time.time()
+        b.join(30)
+        check("h: the waiting request runs once the budget frees", b_result.get("status") == 200
+              and b_result["body"]["usage"]["completion_tokens"] == 5, b_result)
+        if "done" in b_result:
+            print(f"   (context {ctx} tokens; queued request answered {1000 * (b_result['done'] - closed):.0f} ms "
+                  "after the budget's holder left)", flush=True)
+
+        # CORS: preflight without credentials, and headers on ordinary responses.
+        status, headers, _ = request(srv.port, "OPTIONS", "/v1/chat/completions", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, x-stainless-os"})
+        check("h: CORS preflight -> 204", status == 204 and headers.get("Access-Control-Allow-Origin") == origin
+              and "POST" in headers.get("Access-Control-Allow-Methods", "")
+              and "x-stainless-os" in headers.get("Access-Control-Allow-Headers", ""), f"{status} {headers}")
+        status, headers, _ = request(srv.port, "GET", "/v1/models", headers={"Origin": origin, **AUTH})
+        check("h: CORS headers on responses", status == 200 and headers.get("Access-Control-Allow-Origin") == origin
+              and "Authorization" in headers.get("Access-Control-Allow-Headers", ""), headers)
+    finally:
+        srv.stop()
 
 
 def main():
@@ -513,10 +688,14 @@ def main():
         test_curl(srv, user_text)
         test_concurrency(srv.port)
         test_disconnect(srv.port)
+        test_nonstream_disconnect(srv)
+        test_port_in_use(srv.port, model_dir)
+        test_access_log(srv)
     finally:
         code = srv.stop()
     check("server exits cleanly on SIGTERM", code == 0, f"exit {code}: {srv.read_log()[-500:]}")
     test_reasoning(model_dir)
+    test_limits(model_dir)
 
     if shutil.which("mpirun"):
         mpi = Server(model_dir, ["--threads", "1"], mpi_ranks=2, name="serve-mpi")

@@ -155,10 +155,11 @@ TEST(OpenAiSchema, Rejections) {
   EXPECT_EQ(status_of("{}"), 400);
   EXPECT_EQ(status_of(R"({"messages": []})"), 400);
   for (const char* bad : {R"("temperature": -1)", R"("temperature": 2.5)", R"("temperature": "0")", R"("top_p": 0)",
-                          R"("top_p": 1.5)", R"("max_tokens": 0)", R"("max_tokens": 1.5)", R"("n": 2)", R"("stop": 3)",
-                          R"("stream_options": {"include_usage": true})", R"("top_logprobs": 2)", R"("unknown": 1)",
+                          R"("top_p": 1.5)", R"("max_tokens": 0)", R"("max_tokens": 1.5)", R"("n": 0)", R"("stop": 3)",
+                          R"("stream_options": {"include_usage": true})", R"("top_logprobs": 2)", R"("n": 1.5)",
                           R"("presence_penalty": 3)", R"("repetition_penalty": 0)", R"("min_p": 2)"})
     EXPECT_EQ(status_of("{" + m + ", " + bad + "}"), 400) << bad;
+  EXPECT_EQ(status_of("{" + m + R"(, "unknown": 1})"), 200);  // ignored, with a warning in the log
   EXPECT_EQ(status_of(R"({"messages": [{"role": "robot", "content": "x"}]})"), 400);
   EXPECT_EQ(status_of(R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})"), 400);
   EXPECT_EQ(status_of(R"({"messages": [{"role": "user"}]})"), 400);
@@ -174,7 +175,9 @@ TEST(OpenAiSchema, CompletionPrompt) {
   EXPECT_THROW(server::parse_completion(Json::parse(R"({"prompt": ["a", "b"]})")), ApiError);
   EXPECT_THROW(server::parse_completion(Json::parse(R"({"prompt": "x", "echo": true})")), ApiError);
   EXPECT_THROW(server::parse_completion(Json::parse(R"({"max_tokens": 3})")), ApiError);
-  EXPECT_THROW(server::parse_completion(Json::parse(R"({"prompt": "x", "messages": []})")), ApiError);
+  // Another endpoint's parameter is ignored like any unknown one.
+  EXPECT_EQ(server::parse_completion(Json::parse(R"({"prompt": "x", "messages": []})")).gen.ignored,
+            (std::vector<std::string>{"messages"}));
 }
 
 }  // namespace

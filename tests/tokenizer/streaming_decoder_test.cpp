@@ -5,7 +5,7 @@
 #include <random>
 
 #include "tokenizer/streaming_decoder.h"
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 #include "tokenizer_test_util.h"
 #include "util/error.h"
 

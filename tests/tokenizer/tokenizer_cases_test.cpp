@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 #include "tokenizer/streaming_decoder.h"
 #include "tokenizer_test_util.h"
 #include "util/error.h"

@@ -3,7 +3,7 @@
 // and the WHATWG encoding spec, which Rust follows.
 #include <gtest/gtest.h>
 
-#include "tokenizer/utf8.h"
+#include "util/utf8.h"
 
 namespace tessera {
 namespace {

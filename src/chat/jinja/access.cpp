@@ -1,9 +1,9 @@
 // Attribute/item access and the builtin methods of str, dict, list and the loop object
 // (see jinja_access.h).
-#include "chat/jinja_access.h"
+#include "chat/jinja/access.h"
 
-#include "chat/jinja_ops.h"
-#include "chat/py_text.h"
+#include "chat/jinja/ops.h"
+#include "chat/jinja/py_text.h"
 
 #include <algorithm>
 #include <optional>

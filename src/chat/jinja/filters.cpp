@@ -1,12 +1,12 @@
 // Jinja2 builtin filters and tests (see jinja_filters.h). Each filter cites the Python it
 // reproduces where the behaviour is not obvious.
-#include "chat/jinja_filters.h"
+#include "chat/jinja/filters.h"
 
-#include "chat/jinja_access.h"
-#include "chat/jinja_json.h"
-#include "chat/jinja_ops.h"
-#include "chat/jinja_parser.h"
-#include "chat/py_text.h"
+#include "chat/jinja/access.h"
+#include "chat/jinja/json.h"
+#include "chat/jinja/ops.h"
+#include "chat/jinja/parser.h"
+#include "chat/jinja/py_text.h"
 
 #include <algorithm>
 #include <cmath>

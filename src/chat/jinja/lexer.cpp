@@ -3,9 +3,9 @@
 // and the text before a tag is trimmed by the tag's sign: '-' strips all trailing whitespace,
 // no sign with lstrip_blocks strips the whitespace back to the line start, for {% and {# only.
 // Block/comment ends are  +%} | -%}\s* | %}\n?  (the \n? only with trim_blocks).
-#include "chat/jinja_lexer.h"
+#include "chat/jinja/lexer.h"
 
-#include "chat/py_text.h"
+#include "chat/jinja/py_text.h"
 #include "util/error.h"
 
 #include <cerrno>

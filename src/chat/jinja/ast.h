@@ -3,7 +3,7 @@
 // interpreter is a plain switch; every node keeps its template line for error messages.
 #pragma once
 
-#include "chat/jinja_value.h"
+#include "chat/jinja/value.h"
 
 #include <memory>
 #include <string>

@@ -3,8 +3,8 @@
 // recursive loops) is rejected with an error naming the construct and its line.
 #pragma once
 
-#include "chat/jinja_ast.h"
-#include "chat/jinja_lexer.h"
+#include "chat/jinja/ast.h"
+#include "chat/jinja/lexer.h"
 
 #include <memory>
 #include <string_view>

@@ -1,8 +1,8 @@
 // Python operators for the Jinja2 subset (see jinja_ops.h). Integer arithmetic is 64-bit and
 // reports overflow instead of wrapping (Python ints are unbounded).
-#include "chat/jinja_ops.h"
+#include "chat/jinja/ops.h"
 
-#include "chat/py_text.h"
+#include "chat/jinja/py_text.h"
 
 #include <cmath>
 #include <cstdio>

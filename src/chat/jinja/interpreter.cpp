@@ -1,10 +1,10 @@
 // Tree-walking renderer for the Jinja2 subset (see jinja_interpreter.h).
-#include "chat/jinja_interpreter.h"
+#include "chat/jinja/interpreter.h"
 
-#include "chat/jinja_access.h"
-#include "chat/jinja_filters.h"
-#include "chat/jinja_ops.h"
-#include "chat/py_text.h"
+#include "chat/jinja/access.h"
+#include "chat/jinja/filters.h"
+#include "chat/jinja/ops.h"
+#include "chat/jinja/py_text.h"
 #include "util/error.h"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // Jinja2 parser (see jinja_parser.h). Function names and precedence follow jinja2/parser.py:
 //   condexpr > or > and > not > compare > math1(+ -) > concat(~) > math2(* / // %) > pow(**)
 //   > unary(- +) > primary + postfix (. [] ()) + filters/tests (| is)
-#include "chat/jinja_parser.h"
+#include "chat/jinja/parser.h"
 
 #include "util/error.h"
 

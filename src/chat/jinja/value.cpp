@@ -1,9 +1,9 @@
 // Python object model for the Jinja2 subset (see jinja_value.h).
-#include "chat/jinja_value.h"
+#include "chat/jinja/value.h"
 
 #include <fmt/format.h>
 
-#include "chat/py_text.h"
+#include "chat/jinja/py_text.h"
 
 #include <algorithm>
 #include <cmath>

@@ -5,7 +5,7 @@
 // not implement raise "unsupported" instead of rendering something different.
 #pragma once
 
-#include "chat/jinja_value.h"
+#include "chat/jinja/value.h"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 // json.dumps for template values (see jinja_json.h); layout follows CPython's json/encoder.py.
-#include "chat/jinja_json.h"
+#include "chat/jinja/json.h"
 
-#include "chat/py_text.h"
+#include "chat/jinja/py_text.h"
 
 #include <algorithm>
 #include <cmath>

@@ -2,7 +2,7 @@
 // printf-style `str % args` and str.format(). Errors carry CPython's wording.
 #pragma once
 
-#include "chat/jinja_value.h"
+#include "chat/jinja/value.h"
 
 #include <string>
 #include <string_view>

@@ -1,6 +1,8 @@
 // Python `str` semantics over UTF-8 (see py_text.h). Algorithms follow CPython's
 // Objects/unicodeobject.c and Objects/stringlib; comments name the Python behaviour kept.
-#include "chat/py_text.h"
+#include "chat/jinja/py_text.h"
+
+#include "util/utf8.h"
 
 #include <utf8proc.h>
 
@@ -12,30 +14,23 @@
 namespace tessera::jinja {
 
 std::u32string utf8_decode(std::string_view text) {
+  // Like Python's bytes.decode(errors="replace"): each maximal ill-formed subpart is one U+FFFD.
   std::u32string out;
   out.reserve(text.size());
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  utf8proc_ssize_t pos = 0;
-  const auto size = static_cast<utf8proc_ssize_t>(text.size());
-  while (pos < size) {
-    utf8proc_int32_t cp = 0;
-    utf8proc_ssize_t n = utf8proc_iterate(bytes + pos, size - pos, &cp);
-    if (n <= 0) {  // invalid byte: keep going, like errors="replace"
+  for (size_t pos = 0; pos < text.size();) {
+    const utf8::Chunk chunk = utf8::next_chunk(text, pos);
+    if (chunk.valid) {
+      size_t length = 0;
+      out.push_back(utf8::decode_at(text, pos, &length));
+    } else {
       out.push_back(0xFFFD);
-      pos += 1;
-      continue;
     }
-    out.push_back(static_cast<char32_t>(cp));
-    pos += n;
+    pos += chunk.length;
   }
   return out;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  utf8proc_uint8_t buf[4];
-  utf8proc_ssize_t n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), buf);
-  out.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
-}
+void append_utf8(std::string& out, char32_t cp) { utf8::append_scalar(cp, out); }
 
 std::string utf8_encode(std::u32string_view text) {
   std::string out;

@@ -1,5 +1,6 @@
-// UTF-8 helpers for the tokenizer: validation, scalar decoding, and the lossy conversion that
-// HF's ByteLevel decoder performs (Rust `String::from_utf8_lossy`).
+// The project's one UTF-8 decoder: validation, scalar decoding, and the lossy conversion that
+// HF's ByteLevel decoder performs (Rust `String::from_utf8_lossy`; Python's errors="replace" cuts
+// the same way, so the chat-template engine's str type decodes through here too).
 //
 // Lossy rule (Unicode "substitution of maximal subparts", Table 3-7; Rust and WHATWG do the same):
 // an ill-formed sequence is cut into maximal subparts, each becoming one U+FFFD. A maximal subpart

@@ -4,7 +4,7 @@
 // so tools render as {"type": "function", ...} with spaces. Key order is insertion order.
 #pragma once
 
-#include "chat/jinja_value.h"
+#include "chat/jinja/value.h"
 
 #include <optional>
 #include <string>

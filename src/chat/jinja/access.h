@@ -7,7 +7,7 @@
 // Undefined that raises SecurityError when called, as in the sandbox.
 #pragma once
 
-#include "chat/jinja_value.h"
+#include "chat/jinja/value.h"
 
 #include <optional>
 #include <string>
