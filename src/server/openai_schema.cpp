@@ -206,6 +206,9 @@ ChatCompletionParams parse_chat_completion(const Json& body) {
   apply_params(body, p.gen, chat);
   if (p.messages.is_null()) bad_request("'messages' is required", "messages");
   check_tool_choice(p.tools);
+  if (p.tools.forced() && p.gen.response_format.kind != ResponseFormat::Kind::kText)
+    bad_request(fmt::format("'response_format' cannot be combined with 'tool_choice' {}: the answer is then a tool call",
+                            to_string(p.tools.choice)), "response_format");
   if (top_logprobs && !logprobs) bad_request("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
   if (logprobs) p.gen.top_logprobs = top_logprobs.value_or(0);
   return p;

@@ -81,11 +81,84 @@ def parsed(text):
         return None, str(e)
 
 
-def run_client(port, body):
-    run = subprocess.run(["node", os.path.join(HERE, "openai_structured.mjs"), f"http://127.0.0.1:{port}/v1", API_KEY,
+def run_client(port, body, script="openai_structured.mjs"):
+    """One of the openai npm client scripts here: it prints its findings as one JSON object."""
+    run = subprocess.run(["node", os.path.join(HERE, script), f"http://127.0.0.1:{port}/v1", API_KEY,
                           json.dumps(body)], capture_output=True, timeout=300)
     assert run.returncode == 0, run.stderr.decode()
     return json.loads(run.stdout)
+
+
+TOOL_WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string", "maxLength": 12},
+                                     "days": {"type": "integer", "minimum": 1, "maximum": 7},
+                                     "unit": {"enum": ["c", "f"]}},
+    "required": ["city", "days"], "additionalProperties": False}}}
+TOOL_SEARCH = {"type": "function", "function": {"name": "search", "parameters": {
+    "type": "object", "properties": {"query": {"type": "string", "maxLength": 20}}, "required": ["query"],
+    "additionalProperties": False}}}
+FORCED_TOOLS = [TOOL_WEATHER, TOOL_SEARCH]
+
+
+def calls_valid(calls, allowed_names):
+    """Each call names an allowed tool and its arguments (a JSON string) validate against its parameters."""
+    schemas = {t["function"]["name"]: t["function"]["parameters"] for t in FORCED_TOOLS}
+    if not calls:
+        return False
+    for call in calls:
+        args, err = parsed(call["arguments"])
+        if call["name"] not in allowed_names or err is not None or not validates(args, schemas[call["name"]], {}):
+            return False
+    return True
+
+
+def test_forced_tool_calls(model):
+    """Random weights never call a tool by themselves: only the constraint makes these answers calls."""
+    messages = [{"role": "user", "content": "What is the weather?"}]
+    for family in ("qwen3", "qwen3.5"):  # JSON calls; XML calls with thinking on (the answer closes <think> first)
+        template = os.path.join(SHARED, "data", "tokenizers", family, "chat_template.jinja")
+        srv = Server(model, ["--threads", "1", "--chat-template", template], name=f"serve-forced-{family}")
+        try:
+            cases = [("required", "required", False, ["get_weather", "search"], {"temperature": 0}),
+                     ("required sampled", "required", False, ["get_weather", "search"], {"temperature": 1.0, "seed": 3}),
+                     # parallel: one call or more (how many is up to the model; this seed ends)
+                     ("named", {"type": "function", "function": {"name": "search"}}, True, ["search"],
+                      {"temperature": 0.8, "seed": 5})]
+            for label, choice, parallel, names, sampling in cases:
+                body = {"model": "tiny", "messages": messages, "tools": FORCED_TOOLS, "tool_choice": choice,
+                        "parallel_tool_calls": parallel, "max_tokens": 300, **sampling}
+                r = run_client(srv.port, body, "openai_forced_tool.mjs")
+                for kind in ("nonstream", "stream"):
+                    m = r[kind]
+                    where = f"forced {family} {label} {kind}"
+                    check(f"{where}: finish tool_calls", m["finish"] == "tool_calls", m)
+                    check(f"{where}: the calls validate against the tool's parameters", calls_valid(m["tool_calls"], names), m)
+                    check(f"{where}: no content, no reasoning", not m["content"].strip() and not m["reasoning"].strip(), m)
+                    if not parallel:
+                        check(f"{where}: exactly one call", len(m["tool_calls"]) == 1, m)
+                check(f"forced {family} {label}: stream == non-stream",
+                      r["stream"]["tool_calls"] == r["nonstream"]["tool_calls"], r)
+                print(f"   (forced {family} {label}: {r['nonstream']['tool_calls']})", flush=True)
+            status, r = post_json(srv.port, "/v1/chat/completions", {
+                "messages": messages, "tools": FORCED_TOOLS, "tool_choice": "required", "n": 2, "temperature": 1.0,
+                "seed": 1, "max_tokens": 300, "parallel_tool_calls": False})
+            check(f"forced {family} n = 2: each choice is a valid call", status == 200 and all(
+                c["finish_reason"] == "tool_calls" and calls_valid([{"name": t["function"]["name"], "arguments":
+                                                                     t["function"]["arguments"]} for t in
+                                                                    c["message"]["tool_calls"] or []], ["get_weather", "search"])
+                for c in r["choices"]), r)
+            status, r = post_json(srv.port, "/v1/chat/completions", {
+                "messages": messages, "tools": FORCED_TOOLS, "tool_choice": "required",
+                "response_format": {"type": "json_object"}})
+            check(f"forced {family}: with response_format -> 400", status == 400
+                  and r["error"]["param"] == "response_format", r)
+            status, r = post_json(srv.port, "/v1/chat/completions", {
+                "messages": messages, "tool_choice": "required", "tools": [{"type": "function", "function": {
+                    "name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "string", "pattern": "a"}}}}}]})
+            check(f"forced {family}: a schema keyword decoding cannot enforce -> 400 naming tools",
+                  status == 400 and r["error"]["param"] == "tools" and "pattern" in r["error"]["message"], r)
+        finally:
+            srv.stop()
 
 
 def main():
@@ -164,6 +237,7 @@ def main():
     finally:
         code = srv.stop()
     check("server exits cleanly", code == 0, srv.read_log()[-500:])
+    test_forced_tool_calls(model)
 
     if shutil.which("mpirun"):  # only rank 0 samples: the constraint must not disturb the lock step
         mpi = Server(model, ["--threads", "1"], mpi_ranks=2, name="serve-structured-mpi")
