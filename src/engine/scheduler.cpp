@@ -27,7 +27,8 @@ TokenLogprob token_logprob(std::span<const float> logits, int64_t vocab, int32_t
     std::iota(ids.begin(), ids.end(), 0);
     std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(k), ids.end(),
                       [&](int32_t a, int32_t b) { return lp[a] > lp[b] || (lp[a] == lp[b] && a < b); });
-    for (size_t i = 0; i < k; ++i) out.top.emplace_back(ids[i], lp[static_cast<size_t>(ids[i])]);
+    for (size_t i = 0; i < k; ++i)  // a constraint's masked tokens (-inf) are not alternatives
+      if (std::isfinite(lp[static_cast<size_t>(ids[i])])) out.top.emplace_back(ids[i], lp[static_cast<size_t>(ids[i])]);
   }
   return out;
 }
@@ -241,7 +242,7 @@ void Scheduler::step(Sequence& seq) {
     } else {
       engine_.forward(seq.slot, std::span<const int32_t>(&seq.history.back(), 1), false, &seq.logits);
     }
-    on_token(seq, seq.sampler.sample(seq.logits, seq.history));
+    on_token(seq, sample(seq));
   } catch (const std::exception& e) {
     finish(seq, FinishReason::kError, e.what());
   }
@@ -298,11 +299,20 @@ void Scheduler::decode_together(const std::vector<Sequence*>& seqs) {
     try {
       seq.logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(i * vocab),
                         logits.begin() + static_cast<std::ptrdiff_t>((i + 1) * vocab));
-      on_token(seq, seq.sampler.sample(seq.logits, seq.history));
+      on_token(seq, sample(seq));
     } catch (const std::exception& e) {
       finish(seq, FinishReason::kError, e.what());
     }
   }
+}
+
+int32_t Scheduler::sample(Sequence& seq) {
+  if (DecodingConstraint* constraint = seq.request.constraint.get()) {
+    static const std::set<int32_t> kNoEos;
+    // ignore_eos: the sequence still ends when the constrained output is complete.
+    constraint->mask_logits(seq.logits, seq.request.ignore_eos ? kNoEos : options_.stop_ids);
+  }
+  return seq.sampler.sample(seq.logits, seq.history);
 }
 
 void Scheduler::on_token(Sequence& seq, int32_t token) {
@@ -327,6 +337,7 @@ void Scheduler::on_token(Sequence& seq, int32_t token) {
   }
   ++seq.generated;
   seq.history.push_back(token);
+  if (seq.request.constraint) seq.request.constraint->accept_token(token);
   if (seq.request.top_logprobs >= 0)
     event.logprobs.push_back(token_logprob(seq.logits, options_.allowed_vocab, token, seq.request.top_logprobs));
   // Ids without a token (embedding padding is excluded by the sampler, but holes in the id
@@ -339,12 +350,13 @@ void Scheduler::on_token(Sequence& seq, int32_t token) {
     finish(seq, FinishReason::kStop);
     return;
   }
-  if (seq.generated >= seq.request.max_tokens) {
+  const bool complete = seq.request.constraint && seq.request.constraint->finished();
+  if (complete || seq.generated >= seq.request.max_tokens) {
     StopStringMatcher::Result last = seq.stops.push(seq.decoder.finish());
     event.text += last.text;
     if (!last.stopped) event.text += seq.stops.flush();
     seq.channel->post(std::move(event));
-    finish(seq, last.stopped ? FinishReason::kStop : FinishReason::kLength);
+    finish(seq, last.stopped || complete ? FinishReason::kStop : FinishReason::kLength);
     return;
   }
   seq.channel->post(std::move(event));

@@ -12,6 +12,9 @@
 // Requests beyond max_active wait in a FIFO queue. A slot is released the moment its sequence
 // ends: EOS, a stop string, max_tokens, or the consumer's cancel() (a disconnected client).
 //
+// Constrained sequences (SequenceRequest::constraint) have their logits row masked before the
+// Sampler sees it; the other ranks are unaffected, since only rank 0 samples.
+//
 // Memory: with a state budget, a sequence is admitted only when its worst-case state
 // (prompt + max_tokens, see state_budget.h) fits beside the admitted ones; otherwise it waits
 // at the head of the queue (first come, first served) until enough sequences end. With
@@ -30,6 +33,7 @@
 // tokens is still found.
 #pragma once
 
+#include "engine/decoding_constraint.h"
 #include "engine/lockstep.h"
 #include "engine/prefix_cache.h"
 #include "engine/sampler.h"
@@ -59,6 +63,9 @@ struct SequenceRequest {
   std::vector<std::string> stop_strings;
   bool ignore_eos = false;
   int top_logprobs = -1;  // -1: no logprobs; 0: the chosen token's; k: and the k most likely
+  // Structured output: masks each step's logits before sampling and ends the sequence (kStop)
+  // once the output is complete. Used on the compute thread only.
+  std::shared_ptr<DecodingConstraint> constraint;
   bool use_prefix_cache = true;  // false: neither restores nor snapshots (exo's opt-out)
 };
 
@@ -130,6 +137,8 @@ class Scheduler {
   void snapshot_prefix(Sequence& seq);
   // One decode token for each of these sequences (all past their prompt) in one batched pass.
   void decode_together(const std::vector<Sequence*>& seqs);
+  // Samples the next token from seq.logits, masked by the request's constraint if it has one.
+  int32_t sample(Sequence& seq);
   void on_token(Sequence& seq, int32_t token);
   void finish(Sequence& seq, FinishReason reason, std::string error = {});
   void close_all(const std::string& why);

@@ -1,9 +1,11 @@
 #include "server/completion_endpoints.h"
 
 #include "chat/tool_call_format.h"
+#include "engine/grammar_constraint.h"
 #include "server/api_error.h"
 #include "server/bench_stats.h"
 #include "server/chat_choice.h"
+#include "server/forced_tool_call.h"
 #include "server/openai_response.h"
 #include "server/request_context.h"
 #include "server/request_defaults.h"
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace tessera::server {
 namespace {
@@ -52,11 +55,15 @@ struct CancelAllOnExit {
 
 // The n choices of a request: n sequences of the same prompt, with seeds seed, seed+1, ... when
 // a seed is given (independent random seeds otherwise).
+// Each choice gets its own decoding constraint (a constraint follows one sequence's output):
+// response_format's, or `forced_call`'s (a forced tool call; the two never come together).
 std::vector<std::shared_ptr<SequenceChannel>> submit_choices(ServingContext& ctx, const GenerationParams& gen,
-                                                             const std::vector<int32_t>& prompt) {
+                                                             const PreparedPrompt& prompt,
+                                                             const std::optional<Grammar>& forced_call = std::nullopt) {
   std::vector<SequenceRequest> requests;  // all validated before any is submitted
   for (int i = 0; i < gen.n; ++i) {
-    requests.push_back(make_sequence_request(ctx, gen, prompt));
+    requests.push_back(make_sequence_request(ctx, gen, prompt.tokens, prompt.reasoning));
+    if (forced_call) requests.back().constraint = make_grammar_constraint(*forced_call, ctx.tokenizer);
     if (gen.sampling.seed) requests.back().sampling.seed = *gen.sampling.seed + static_cast<uint64_t>(i);
   }
   std::vector<std::shared_ptr<SequenceChannel>> channels;
@@ -138,8 +145,9 @@ void CompletionEndpoints::chat(const std::string& raw_body, httplib::Response& r
   const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
-  std::vector<std::shared_ptr<SequenceChannel>> channels = submit_choices(ctx_, params.gen, prompt.tokens);
   const ToolCallFormat format = detect_tool_call_format(ctx_.chat_template.source());
+  const std::optional<Grammar> forced_call = forced_tool_call_grammar(params.tools, format, prompt.reasoning);
+  std::vector<std::shared_ptr<SequenceChannel>> channels = submit_choices(ctx_, params.gen, prompt, forced_call);
   const int top_logprobs = params.gen.top_logprobs;
 
   if (!params.gen.stream) {
@@ -291,7 +299,7 @@ void CompletionEndpoints::bench(const std::string& raw_body, httplib::Response& 
   if (!body.contains("ignore_eos")) body["ignore_eos"] = true;
   const ChatCompletionParams params = parse_chat_completion(body);
   const PreparedPrompt prompt = prepare_chat_prompt(ctx_, params);
-  SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens);
+  SequenceRequest request = make_sequence_request(ctx_, params.gen, prompt.tokens, prompt.reasoning);
   const ResponseHeader header = new_response_header("chatcmpl-", model_id_);
   std::shared_ptr<SequenceChannel> channel = ctx_.scheduler.submit(std::move(request));
   CancelOnExit guard{channel};

@@ -61,7 +61,8 @@ PreparedPrompt prepare_completion_prompt(const ServingContext& ctx, const Comple
   return prompt;
 }
 
-SequenceRequest make_sequence_request(const ServingContext& ctx, const GenerationParams& gen, std::vector<int32_t> prompt) {
+SequenceRequest make_sequence_request(const ServingContext& ctx, const GenerationParams& gen, std::vector<int32_t> prompt,
+                                      ReasoningSplitter::Start reasoning) {
   const int64_t n = static_cast<int64_t>(prompt.size());
   if (n == 0) bad_request("the prompt is empty after tokenization", "prompt");
   if (n >= ctx.context_size)
@@ -88,6 +89,7 @@ SequenceRequest make_sequence_request(const ServingContext& ctx, const Generatio
   request.ignore_eos = gen.ignore_eos;
   request.top_logprobs = gen.top_logprobs;
   request.use_prefix_cache = gen.use_prefix_cache;
+  request.constraint = make_response_constraint(ctx.tokenizer, gen.response_format, reasoning);
   return request;
 }
 

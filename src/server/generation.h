@@ -31,9 +31,12 @@ PreparedPrompt prepare_completion_prompt(const ServingContext& ctx, const Comple
 // 400 when the prompt leaves no room in the context, or when an explicit max_tokens would take
 // the sequence past it (as vLLM does: the numbers are in the message); an absent max_tokens is
 // the server's default_max_tokens, clamped to what the prompt leaves (finish_reason "length"
-// when the context fills).
+// when the context fills). A response_format becomes the request's decoding constraint (400 for an
+// unsupported schema); `reasoning` says whether the prompt has opened a <think> block, which the
+// constrained output then closes first.
 SequenceRequest make_sequence_request(const ServingContext& ctx, const GenerationParams& gen,
-                                      std::vector<int32_t> prompt);
+                                      std::vector<int32_t> prompt,
+                                      ReasoningSplitter::Start reasoning = ReasoningSplitter::Start::kDetect);
 
 struct TextDelta {
   std::string reasoning;

@@ -104,6 +104,7 @@ void apply_params(const Json& body, GenerationParams& gen, const std::map<std::s
       {"ignore_eos", [&](const Json& v) { gen.ignore_eos = boolean(v, "ignore_eos"); }},
       {"logit_bias", [&](const Json& v) { gen.sampling.logit_bias = logit_bias(v); }},
       {"use_prefix_cache", [&](const Json& v) { gen.use_prefix_cache = boolean(v, "use_prefix_cache"); }},
+      {"response_format", [&](const Json& v) { gen.response_format = parse_response_format(v); }},
   };
   for (const auto& [key, value] : body.items()) {
     if (value.is_null()) continue;
@@ -206,6 +207,9 @@ ChatCompletionParams parse_chat_completion(const Json& body) {
   apply_params(body, p.gen, chat);
   if (p.messages.is_null()) bad_request("'messages' is required", "messages");
   check_tool_choice(p.tools);
+  if (p.tools.forced() && p.gen.response_format.kind != ResponseFormat::Kind::kText)
+    bad_request(fmt::format("'response_format' cannot be combined with 'tool_choice' {}: the answer is then a tool call",
+                            to_string(p.tools.choice)), "response_format");
   if (top_logprobs && !logprobs) bad_request("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
   if (logprobs) p.gen.top_logprobs = top_logprobs.value_or(0);
   return p;

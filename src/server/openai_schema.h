@@ -7,8 +7,9 @@
 // top_k (-1 or 0 = off), min_p [0,1], seed, stop (string or ≤16 strings), presence_penalty and
 // frequency_penalty [-2,2], repetition_penalty (0,10], stream, stream_options.include_usage,
 // n [1,128], user, ignore_eos (vLLM/llama.cpp extension), logit_bias ({"token id": bias in
-// [-100,100]}; ids are checked against the vocabulary when the request is built),
-// use_prefix_cache (exo's; false computes the whole prompt and leaves no snapshot).
+// [-100,100]}; ids are checked against the vocabulary when the request is built), response_format
+// (response_format.h), use_prefix_cache (exo's; false computes the whole prompt and leaves no
+// snapshot).
 // Chat only: messages, max_completion_tokens, logprobs (bool), top_logprobs [0,20],
 // chat_template_kwargs (object, e.g. {"enable_thinking": false}), tools, tool_choice,
 // parallel_tool_calls (see tool_schema.h).
@@ -19,6 +20,7 @@
 #pragma once
 
 #include "engine/sampler.h"
+#include "server/response_format.h"
 #include "server/tool_schema.h"
 
 #include <nlohmann/json.hpp>
@@ -38,6 +40,7 @@ struct GenerationParams {
   bool include_usage = false;  // stream_options.include_usage
   bool ignore_eos = false;
   int top_logprobs = -1;       // -1: no logprobs
+  ResponseFormat response_format;
   int n = 1;                   // independent choices, seeds seed, seed+1, ...
   std::vector<std::string> ignored;  // parameters accepted but not used (logged once per request)
   bool use_prefix_cache = true;  // exo's opt-out of the prefix cache

@@ -29,6 +29,8 @@ struct ToolParams {
   std::string forced_name;   // kNamed: the function to call
   bool parallel = true;      // parallel_tool_calls: false keeps the first call only
   bool active() const { return !tools.empty() && choice != ToolChoice::kNone; }
+  // "required" or a named function: decoding is constrained to a call (forced_tool_call.h).
+  bool forced() const { return active() && (choice == ToolChoice::kRequired || choice == ToolChoice::kNamed); }
 };
 
 // Each validates and stores one request field. `tool_choice` may come before `tools` in the
