@@ -1,30 +1,71 @@
 #!/usr/bin/env bash
-# End-to-end demo on a small random checkpoint written in the real on-disk format
-# (nested config.json, bf16 safetensors with Hugging Face names, a real byte-level BPE tokenizer).
+# End-to-end demo on the trained demo model committed in data/demo-model: a 4-layer Qwen3.5-MoE
+# (Gated DeltaNet + gated attention, 8 experts + shared expert) trained by
+# tools/train_demo_model.py to answer arithmetic questions, in the real Hugging Face layout with
+# its own byte-level BPE tokenizer and Qwen3.5's chat template. The same question goes through one
+# process, tensor parallelism under `mpirun -np 2`, and `tessera serve` as a streamed chat completion.
 set -euo pipefail
 BUILD=${1:-build}
-DIR=${2:-$BUILD/demo-model}
+MODEL=${2:-data/demo-model}
 BIN=$BUILD/tessera
 PY=/usr/bin/python3
 MPIRUN="mpirun --allow-run-as-root --oversubscribe --mca mpi_yield_when_idle 1"
+QUESTION=${QUESTION:-What is 2+2?}
+WORK=$BUILD/demo
+mkdir -p "$WORK"
+MESSAGES="$WORK/question.json"
+$PY -c 'import json, sys; print(json.dumps([{"role": "user", "content": sys.argv[1]}]))' "$QUESTION" > "$MESSAGES"
 
-if [ ! -f "$DIR/config.json" ]; then
-  $PY tools/make_tiny_checkpoint.py "$DIR" --family qwen3_5_moe --seed 1 \
-    --hidden 256 --layers 8 --heads 8 --kv-heads 2 --head-dim 64 \
-    --linear-key-heads 4 --linear-value-heads 8 --linear-key-dim 64 --linear-value-dim 64 \
-    --experts-count 16 --top-k 4 --moe-inter 128 --shared-inter 128 \
-    --vocab 8192 --tokenizer data/tokenizer-qwen3-demo >/dev/null
-fi
-echo "== model"
-$BIN info --model "$DIR" | $PY -c '
+answer() {  # the "text" field of tessera generate's JSON
+  $PY -c 'import json, sys; print(json.load(sys.stdin)["text"])'
+}
+
+echo "== model: $MODEL"
+$BIN info --model "$MODEL" | $PY -c '
 import json, sys
 d = json.load(sys.stdin)
-print("%s: %.1f M parameters, %.1f M active per token" % (d["family"], d["parameters_total"] / 1e6, d["parameters_active_per_token"] / 1e6))'
-MESSAGES="$DIR/demo-messages.json"
-echo '[{"role": "user", "content": "Write a haiku about tensor parallelism."}]' > "$MESSAGES"
-echo "== tessera generate --messages (1 process; random weights, so the words are nonsense)"
-$BIN generate --model "$DIR" --messages "$MESSAGES" --max-tokens 32
-echo "== mpirun -np 2 tessera generate --messages (tensor-parallel, 1 thread per rank: same tokens)"
-$MPIRUN -np 2 $BIN generate --model "$DIR" --messages "$MESSAGES" --max-tokens 32 --threads 1 2>/dev/null
-echo "== tessera bench (prompt 64, generate 32)"
-$BIN bench --model "$DIR" --prompt-tokens 64 --gen-tokens 32 2>/dev/null
+c = d["config"].get("text_config", d["config"])
+print("   %s, %d layers, %.2f M parameters (%.2f M active per token)" % (d["family"], c["num_hidden_layers"],
+      d["parameters_total"] / 1e6, d["parameters_active_per_token"] / 1e6))'
+
+echo "== one process:            Q: $QUESTION"
+echo "                           A: $($BIN generate --model "$MODEL" --messages "$MESSAGES" --max-tokens 16 2>/dev/null | answer)"
+
+echo "== mpirun -np 2 (tensor-parallel, each rank holds half of every layer)"
+echo "                           A: $($MPIRUN -np 2 $BIN generate --model "$MODEL" --messages "$MESSAGES" --max-tokens 16 --threads 1 2>/dev/null | answer)"
+
+echo "== tessera serve, streamed chat completion (POST /v1/chat/completions, stream: true)"
+LOG="$WORK/serve.log"
+$BIN serve --model "$MODEL" --port 0 > "$LOG" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+PORT=""
+for _ in $(seq 1 300); do
+  PORT=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$LOG" | head -1)
+  if [ -n "$PORT" ] && curl -sf "localhost:$PORT/health" >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+BODY=$($PY -c 'import json, sys; print(json.dumps({"messages": [{"role": "user", "content": sys.argv[1]}],
+  "max_tokens": 16, "temperature": 0, "stream": True}))' "$QUESTION")
+curl -sN "localhost:$PORT/v1/chat/completions" -H 'Content-Type: application/json' -d "$BODY" | $PY -c '
+import json, sys
+content, finish, chunks = "", None, 0
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("data: ") or line == "data: [DONE]":
+        continue
+    chunk = json.loads(line[6:])
+    for choice in chunk.get("choices", []):
+        chunks += 1
+        content += choice["delta"].get("content") or ""
+        finish = choice.get("finish_reason") or finish
+print("                           A: %s   (%d chunks, finish_reason %s)" % (content, chunks, finish))'
+kill $SERVER 2>/dev/null || true
+wait $SERVER 2>/dev/null || true
+trap - EXIT
+
+echo "== a few more questions (one process)"
+for q in "Compute 17 - 5." "What is 38 + 45?" "How much is 91 - 29?" "Hello!"; do
+  $PY -c 'import json, sys; print(json.dumps([{"role": "user", "content": sys.argv[1]}]))' "$q" > "$MESSAGES"
+  printf '   Q: %-24s A: %s\n' "$q" "$($BIN generate --model "$MODEL" --messages "$MESSAGES" --max-tokens 40 2>/dev/null | answer)"
+done
