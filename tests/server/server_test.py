@@ -157,15 +157,9 @@ def metric(text, name):
 # ---------------------------------------------------------------------------------------------
 
 def byte_decoder():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    from train_bpe_tokenizer import bytes_to_unicode  # GPT-2's byte <-> symbol map
+    return {c: b for b, c in bytes_to_unicode().items()}
 
 
 def make_detokenizer(model_dir):
