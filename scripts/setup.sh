@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config git
   ccache                  # rebuilds (and CI after a local build) skip unchanged files
+  clang-tidy              # make lint
   nlohmann-json3-dev      # config.json, safetensors headers, tokenizer.json, API bodies
   libcpp-httplib-dev      # OpenAI-compatible HTTP server
   libcli11-dev            # command-line parsing
