@@ -1,13 +1,13 @@
 # The two commands a newcomer needs (see README):
-#   make demo   build, write a small random Qwen3.5-MoE checkpoint, generate from it
-#               (single process and tensor-parallel under mpirun -np 2)
+#   make demo   build, then ask the trained demo model (data/demo-model) "What is 2+2?" in one
+#               process, tensor-parallel under mpirun -np 2, and through tessera serve
 #   make test   build and run every test
 # Both first run scripts/setup.sh, which installs missing Debian packages (idempotent).
 
 BUILD ?= build
 JOBS ?= 2
 PY := /usr/bin/python3
-DEMO_DIR ?= $(BUILD)/demo-model
+DEMO_MODEL ?= data/demo-model
 MPIRUN := mpirun --allow-run-as-root --oversubscribe --mca mpi_yield_when_idle 1
 
 .PHONY: setup build demo test lint sanitize clean
@@ -24,7 +24,7 @@ build: setup
 	cmake --build $(BUILD) -j$(JOBS)
 
 demo: build
-	bash scripts/demo.sh $(BUILD) $(DEMO_DIR)
+	bash scripts/demo.sh $(BUILD) $(DEMO_MODEL)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1200
