@@ -6,27 +6,31 @@ namespace tessera {
 
 namespace {
 
-// The model side of the family table (io/family_spec.cpp): each family's layer loader, indexed
-// by Family. Adding a family adds its row there and its entry here.
-constexpr std::array<LayerLoaderFn, kFamilyCount> kLayerLoaders = [] {
-  std::array<LayerLoaderFn, kFamilyCount> loaders{};
-  loaders[static_cast<size_t>(Family::kQwen35Moe)] = load_qwen3_5_layer;
-  loaders[static_cast<size_t>(Family::kQwen35)] = load_qwen3_5_layer;
-  loaders[static_cast<size_t>(Family::kQwen3Next)] = load_qwen3_next_layer;
-  loaders[static_cast<size_t>(Family::kQwen3Moe)] = load_qwen3_moe_layer;
-  return loaders;
-}();
+// The model side of the family table (io/family_spec.cpp): each family's layer loader, one row per
+// Family in enum order. Adding a family adds its row there and its row here; the static_assert
+// names a missing or misplaced row. (It compares families, not function pointers: comparing a
+// function's address is not a constant expression in a sanitizer build.)
+struct LoaderRow {
+  Family family;
+  LayerLoaderFn load;
+};
+constexpr std::array<LoaderRow, kFamilyCount> kLayerLoaders = {{
+    {Family::kQwen35Moe, load_qwen3_5_layer},
+    {Family::kQwen35, load_qwen3_5_layer},
+    {Family::kQwen3Next, load_qwen3_next_layer},
+    {Family::kQwen3Moe, load_qwen3_moe_layer},
+}};
 
-constexpr bool every_family_has_a_loader() {
-  for (LayerLoaderFn fn : kLayerLoaders)
-    if (fn == nullptr) return false;
+constexpr bool one_row_per_family_in_order() {
+  for (size_t i = 0; i < kLayerLoaders.size(); ++i)
+    if (static_cast<size_t>(kLayerLoaders[i].family) != i) return false;
   return true;
 }
-static_assert(every_family_has_a_loader(), "kLayerLoaders needs an entry for every Family");
+static_assert(one_row_per_family_in_order(), "kLayerLoaders needs one row per Family, in enum order");
 
 }  // namespace
 
-LayerLoaderFn layer_loader_for(Family family) { return kLayerLoaders.at(static_cast<size_t>(family)); }
+LayerLoaderFn layer_loader_for(Family family) { return kLayerLoaders.at(static_cast<size_t>(family)).load; }
 
 bool folds_norm_offset(const LayerLoadContext& ctx) {
   // HF stores the offset w of zero-centred norms (apply 1+w); MLX already baked the +1 in.
