@@ -17,6 +17,9 @@ setup:
 
 # ccache (installed by setup) makes rebuilds of unchanged files, and CI after a local build, cheap.
 CCACHE := $(shell command -v ccache 2>/dev/null)
+# Paths are hashed relative to the checkout, so a clone elsewhere (CI's clean clone) reuses the cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 LAUNCHER := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE) -DCMAKE_C_COMPILER_LAUNCHER=$(CCACHE))
 
 build: setup

@@ -68,19 +68,24 @@ int64_t first_stored_row(const SourceSlice& p) {
 // One contiguous block of whole rows in the stored format can be used straight from the
 // mapping: no copy, and the page cache holds it once however many processes map it. Group
 // parameters are still copied (they are converted or kept bf16 as GroupParams holds them).
+// The kernels read a view as an array of float, bf16 or uint32 words, so it must be aligned to
+// that element: HF's writer pads the header to keep every tensor 8-byte aligned, but a writer that
+// does not would make those loads misaligned (undefined behaviour); such a tensor is copied.
 bool view_in_place(const SourceSlice& p, const TensorInfo* plain, const std::optional<QuantizedTensor>& q, Matrix& m) {
   if (p.rows.size() != 1 || p.cols.size() != p.shape.back()) return false;
+  if (!q && plain->dtype != DType::kBF16 && plain->dtype != DType::kF32) return false;  // F16 is converted
   const int64_t first_row = first_stored_row(p) + p.rows[0].begin;
+  const uint8_t* start = q ? q->weight->data + first_row * m.row_bytes
+                           : plain->data + first_row * m.cols * static_cast<int64_t>(dtype_size(plain->dtype));
+  const size_t element = q ? sizeof(uint32_t) : dtype_size(plain->dtype);
+  if (reinterpret_cast<uintptr_t>(start) % element != 0) return false;
+  m.view = start;
   if (q) {
-    m.view = q->weight->data + first_row * m.row_bytes;
     const int64_t groups = m.cols / m.group_size;
     size_group_params(*q->scales, *q->biases, m.rows * groups, &m);
     for (int64_t i = 0; i < m.rows * groups; ++i)
       copy_group_params(*q->scales, *q->biases, first_row * groups + i, i, &m);
-    return true;
   }
-  if (plain->dtype != DType::kBF16 && plain->dtype != DType::kF32) return false;  // F16 is converted
-  m.view = plain->data + first_row * m.cols * static_cast<int64_t>(dtype_size(plain->dtype));
   return true;
 }
 
