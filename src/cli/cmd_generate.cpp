@@ -5,17 +5,18 @@
 // With --prompt or --messages the output has "text" (the answer) and, for models that think,
 // "reasoning" (what came before </think>). Generation stops on any EOS id (config.json,
 // generation_config.json, the tokenizer's eos token, the family's <|im_end|>/<|endoftext|>) and on
-// --stop strings, matched across token boundaries; neither appears in the text.
+// --stop strings, matched across token boundaries; neither appears in the text. The request runs
+// through the server's Scheduler (engine/scheduler.h), so the CLI and the API generate alike.
 #include "cli/command.h"
 #include "cli/prompt_input.h"
 #include "cli/runtime.h"
-#include "engine/generate.h"
 #include "engine/reasoning_split.h"
+#include "engine/scheduler.h"
 #include "engine/stop_ids.h"
-#include "engine/stop_strings.h"
-#include "tokenizer/streaming_decoder.h"
 #include "tokenizer/tokenizer.h"
 
+#include <chrono>
+#include <memory>
 #include <optional>
 
 namespace tessera::cli {
@@ -39,10 +40,13 @@ void run(GenerateOptions o) {
   const int inputs = !o.tokens.empty() + !o.prompt.empty() + !o.messages.empty();
   if (inputs != 1) fail("give exactly one of --tokens, --prompt, --messages");
   if (o.max_tokens < 0) fail("--max-tokens must be >= 0");
-  GenerateRequest req;
+  SequenceRequest req;
   req.max_tokens = o.max_tokens;
   if (o.has_seed) o.sampling.seed = o.seed;
   req.sampling = o.sampling;
+  req.stop_strings = o.stop;
+  req.ignore_eos = o.ignore_eos;
+  req.use_prefix_cache = false;
 
   // Text in: only the rank that owns I/O reads the tokenizer, template and messages file (on
   // another machine they may not exist); the workers only ever see token ids.
@@ -69,48 +73,51 @@ void run(GenerateOptions o) {
   }
 
   run_model_command(o.model_options, o.model, [&](LockstepEngine& engine, Runtime&) {
+    // The server's scheduler runs this one request: the same prefill chunks, sampling, stop ids,
+    // detokenizing and stop strings as a chat completion.
     const ModelConfig& config = engine.model().config();
+    SchedulerOptions options;
+    options.max_active = 1;
     if (tokenizer) {
-      req.stop_ids = serving_stop_ids(config, *tokenizer);
-      req.allowed_vocab = std::min<int64_t>(tokenizer->vocab_size(), config.vocab_size);
+      options.stop_ids = serving_stop_ids(config, *tokenizer);
+      options.allowed_vocab = std::min<int64_t>(tokenizer->vocab_size(), config.vocab_size);
     } else {
-      for (int64_t id : config.eos_token_ids) req.stop_ids.insert(static_cast<int32_t>(id));
+      for (int64_t id : config.eos_token_ids) options.stop_ids.insert(static_cast<int32_t>(id));
     }
-    std::optional<StreamingDecoder> decoder;
-    StopStringMatcher stops(o.stop);
-    std::optional<ReasoningSplitter> splitter;
+    Scheduler scheduler(engine, tokenizer ? &*tokenizer : nullptr, options);
+    std::shared_ptr<SequenceChannel> channel = scheduler.submit(std::move(req));
+    scheduler.drain();
+
+    std::vector<SequenceEvent> events;
+    channel->take(events, std::chrono::milliseconds(0));
+    ReasoningSplitter splitter(prompt_opens_reasoning(prompt_text) ? ReasoningSplitter::Start::kInReasoning
+                                                                   : ReasoningSplitter::Start::kDetect);
+    std::vector<int32_t> tokens;
     std::string text, reasoning;
-    bool stopped_by_string = false;
     auto take = [&](const ReasoningSplitter::Delta& d) {
       reasoning += d.reasoning;
       text += d.content;
     };
-    if (tokenizer) {
-      decoder.emplace(*tokenizer, /*skip_special=*/true);
-      splitter.emplace(prompt_opens_reasoning(prompt_text) ? ReasoningSplitter::Start::kInReasoning
-                                                           : ReasoningSplitter::Start::kDetect);
+    const SequenceEvent* last = nullptr;
+    for (const SequenceEvent& e : events) {
+      tokens.insert(tokens.end(), e.tokens.begin(), e.tokens.end());
+      take(splitter.push(e.text));
+      if (e.finish != FinishReason::kNone) last = &e;
     }
-    TokenCallback on_token = nullptr;
-    if (tokenizer)
-      on_token = [&](int32_t id, const std::vector<float>&) {
-        const auto r = stops.push(decoder->push(id));
-        take(splitter->push(r.text));
-        stopped_by_string = r.stopped;
-        return !r.stopped;
-      };
-    if (o.ignore_eos) req.stop_ids.clear();
-    GenerateResult result = generate(engine, 0, req, on_token);
-    nlohmann::json out = {{"tokens", result.tokens},
-                          {"finish_reason", result.finish_reason},
-                          {"prompt_tokens", req.prompt.size()},
-                          {"prompt_seconds", result.prompt_seconds},
-                          {"generate_seconds", result.generate_seconds},
-                          {"tokens_per_second", result.generate_seconds > 0
-                                                    ? static_cast<double>(result.tokens.size()) / result.generate_seconds
+    take(splitter.flush());
+    if (!last) fail("generation ended without a result");
+    if (last->finish != FinishReason::kStop && last->finish != FinishReason::kLength)
+      fail("generation failed: {}", last->error.empty() ? "aborted" : last->error);
+    const SequenceStats& stats = last->stats;
+    nlohmann::json out = {{"tokens", tokens},
+                          {"finish_reason", last->finish == FinishReason::kStop ? "stop" : "length"},
+                          {"prompt_tokens", stats.prompt_tokens},
+                          {"prompt_seconds", stats.prompt_seconds},
+                          {"generate_seconds", stats.decode_seconds},
+                          {"tokens_per_second", stats.decode_seconds > 0
+                                                    ? static_cast<double>(tokens.size()) / stats.decode_seconds
                                                     : 0.0}};
     if (tokenizer) {
-      if (!stopped_by_string) take(splitter->push(stops.push(decoder->finish()).text + stops.flush()));
-      take(splitter->flush());
       out["text"] = text;
       if (!reasoning.empty()) out["reasoning"] = reasoning;
     }

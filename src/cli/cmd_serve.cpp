@@ -181,7 +181,7 @@ void serve(const ServeOptions& o) {
     sched.prefix_cache_bytes = o.prefix_cache_mb << 20;
     sched.stop_ids = serving_stop_ids(config, *tokenizer);
     sched.allowed_vocab = std::min<int64_t>(config.vocab_size, tokenizer->vocab_size());
-    Scheduler scheduler(engine, *tokenizer, sched, &api->metrics());
+    Scheduler scheduler(engine, &*tokenizer, sched, &api->metrics());
     server::ServingContext context{scheduler, *tokenizer, *chat_template, default_template_context(o.model), ctx_size};
     context.request_defaults = defaults;
     context.default_max_tokens = o.max_tokens_default;

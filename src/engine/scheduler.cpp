@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 namespace tessera {
 namespace {
@@ -48,19 +49,22 @@ size_t prefill_end(size_t pos, size_t length, size_t chunk) {
 }  // namespace
 
 struct Scheduler::Sequence {
-  Sequence(SequenceRequest r, const Tokenizer& tokenizer, int64_t vocab)
+  Sequence(SequenceRequest r, const Tokenizer* tokenizer, int64_t vocab)
       : request(std::move(r)),
         channel(std::make_shared<SequenceChannel>()),
         sampler(request.sampling, vocab),
-        decoder(tokenizer, /*skip_special=*/true),
         stops(request.stop_strings),
         history(request.prompt),
-        submitted(Clock::now()) {}
+        submitted(Clock::now()) {
+    if (tokenizer) decoder.emplace(*tokenizer, /*skip_special=*/true);
+  }
+  // Text the decoder still holds back (an incomplete character), released at the end.
+  std::string decoder_tail() { return decoder ? decoder->finish() : std::string(); }
 
   SequenceRequest request;
   std::shared_ptr<SequenceChannel> channel;
   Sampler sampler;
-  StreamingDecoder decoder;
+  std::optional<StreamingDecoder> decoder;  // none without a tokenizer
   StopStringMatcher stops;
   std::vector<int32_t> history;  // prompt + generated tokens (penalties look at both)
   std::vector<float> logits;
@@ -73,7 +77,7 @@ struct Scheduler::Sequence {
   SequenceStats stats;
 };
 
-Scheduler::Scheduler(LockstepEngine& engine, const Tokenizer& tokenizer, SchedulerOptions options,
+Scheduler::Scheduler(LockstepEngine& engine, const Tokenizer* tokenizer, SchedulerOptions options,
                      SchedulerObserver* observer)
     : engine_(engine),
       tokenizer_(tokenizer),
@@ -92,6 +96,7 @@ Scheduler::~Scheduler() = default;
 
 std::shared_ptr<SequenceChannel> Scheduler::submit(SequenceRequest request) {
   if (request.prompt.empty()) fail("the prompt is empty: give at least one token");
+  if (!tokenizer_ && !request.stop_strings.empty()) fail("stop strings need the model's tokenizer");
   if (options_.state_budget_bytes > 0) {
     const int64_t fits = options_.state_size.tokens_within(options_.state_budget_bytes);
     const int64_t prompt = static_cast<int64_t>(request.prompt.size());
@@ -174,7 +179,7 @@ void Scheduler::admit(std::unique_lock<std::mutex>&) {
 
 void Scheduler::run() {
   try {
-    serve_loop();
+    serve_loop(/*until_idle=*/false);
   } catch (...) {
     close_all("internal error in the scheduler");  // no HTTP thread may wait forever
     throw;
@@ -182,12 +187,24 @@ void Scheduler::run() {
   close_all("the server is shutting down");
 }
 
-void Scheduler::serve_loop() {
+void Scheduler::drain() {
+  try {
+    serve_loop(/*until_idle=*/true);
+  } catch (...) {
+    close_all("internal error in the scheduler");
+    throw;
+  }
+  close_all("the scheduler was stopped");
+}
+
+void Scheduler::serve_loop(bool until_idle) {
   for (;;) {
     std::deque<std::packaged_task<void(LockstepEngine&)>> tasks;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !tasks_.empty() || !active_.empty(); });
+      const auto idle = [&] { return queue_.empty() && tasks_.empty() && active_.empty(); };
+      if (until_idle && idle()) break;
+      wake_.wait(lock, [&] { return stopping_ || !idle(); });
       if (stopping_) break;
       tasks.swap(tasks_);
       admit(lock);
@@ -239,6 +256,10 @@ void Scheduler::step(Sequence& seq) {
       seq.prefill_done = Clock::now();
       seq.stats.prompt_seconds += seconds(t0, seq.prefill_done);
       if (seq.prefilled < prompt.size()) return;  // more chunks next round
+      if (seq.request.max_tokens <= 0) {          // prompt only (timing a prefill)
+        finish(seq, FinishReason::kLength);
+        return;
+      }
     } else {
       engine_.forward(seq.slot, std::span<const int32_t>(&seq.history.back(), 1), false, &seq.logits);
     }
@@ -328,7 +349,7 @@ void Scheduler::on_token(Sequence& seq, int32_t token) {
   SequenceEvent event;
   if (!seq.request.ignore_eos && options_.stop_ids.count(token)) {
     // End of text: release what the decoder and the stop matcher were holding back.
-    std::string tail = seq.decoder.finish();
+    std::string tail = seq.decoder_tail();
     StopStringMatcher::Result r = seq.stops.push(tail);
     event.text = r.text + (r.stopped ? std::string() : seq.stops.flush());
     if (!event.text.empty()) seq.channel->post(std::move(event));
@@ -337,12 +358,13 @@ void Scheduler::on_token(Sequence& seq, int32_t token) {
   }
   ++seq.generated;
   seq.history.push_back(token);
+  event.tokens.push_back(token);
   if (seq.request.constraint) seq.request.constraint->accept_token(token);
   if (seq.request.top_logprobs >= 0)
     event.logprobs.push_back(token_logprob(seq.logits, options_.allowed_vocab, token, seq.request.top_logprobs));
   // Ids without a token (embedding padding is excluded by the sampler, but holes in the id
   // range are possible) contribute no text rather than failing the request.
-  std::string piece = tokenizer_.is_known(token) ? seq.decoder.push(token) : std::string();
+  std::string piece = tokenizer_ && tokenizer_->is_known(token) ? seq.decoder->push(token) : std::string();
   StopStringMatcher::Result r = seq.stops.push(piece);
   event.text = std::move(r.text);
   if (r.stopped) {
@@ -352,7 +374,7 @@ void Scheduler::on_token(Sequence& seq, int32_t token) {
   }
   const bool complete = seq.request.constraint && seq.request.constraint->finished();
   if (complete || seq.generated >= seq.request.max_tokens) {
-    StopStringMatcher::Result last = seq.stops.push(seq.decoder.finish());
+    StopStringMatcher::Result last = seq.stops.push(seq.decoder_tail());
     event.text += last.text;
     if (!last.stopped) event.text += seq.stops.flush();
     seq.channel->post(std::move(event));

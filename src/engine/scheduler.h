@@ -30,7 +30,12 @@
 //
 // Text: each sequence detokenizes its own tokens (StreamingDecoder, special tokens skipped) and
 // matches its stop strings, so the events carry final text and a stop string split across
-// tokens is still found.
+// tokens is still found. Without a tokenizer (`tessera generate --tokens` on a checkpoint that
+// has none) the events carry token ids only, and stop strings are refused.
+//
+// Two ways to drive it: the server calls run() on its compute thread and stop() at shutdown;
+// `tessera generate` submits its one request and calls drain(), which returns once nothing is
+// left, so the command line and the server share one generation path.
 #pragma once
 
 #include "engine/decoding_constraint.h"
@@ -101,7 +106,8 @@ class SchedulerObserver {
 
 class Scheduler {
  public:
-  Scheduler(LockstepEngine& engine, const Tokenizer& tokenizer, SchedulerOptions options,
+  // `tokenizer` may be null: no text, no stop strings (see above).
+  Scheduler(LockstepEngine& engine, const Tokenizer* tokenizer, SchedulerOptions options,
             SchedulerObserver* observer = nullptr);
   ~Scheduler();
 
@@ -118,6 +124,8 @@ class Scheduler {
   // Compute thread: serves until stop(). Sequences still running or queued then get kAborted.
   void run();
   void stop();
+  // Compute thread: serves until every submitted sequence has finished, then stops (as stop()).
+  void drain();
 
   int64_t queued() const { return queued_.load(); }
   int64_t active() const { return active_count_.load(); }
@@ -127,7 +135,7 @@ class Scheduler {
 
  private:
   struct Sequence;
-  void serve_loop();
+  void serve_loop(bool until_idle);
   void admit(std::unique_lock<std::mutex>& lock);
   int64_t state_bytes_needed(const SequenceRequest& request) const;
   void step(Sequence& seq);
@@ -144,7 +152,7 @@ class Scheduler {
   void close_all(const std::string& why);
 
   LockstepEngine& engine_;
-  const Tokenizer& tokenizer_;
+  const Tokenizer* tokenizer_;  // null: token ids only
   SchedulerOptions options_;
   SchedulerObserver* observer_;
   PrefixCache prefix_cache_;  // compute thread only

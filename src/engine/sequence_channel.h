@@ -37,6 +37,7 @@ struct SequenceStats {
 };
 
 struct SequenceEvent {
+  std::vector<int32_t> tokens;         // ids sampled since the last event (never an EOS id)
   std::string text;                    // newly final text: whole characters, stop strings cut
   std::vector<TokenLogprob> logprobs;  // one per token sampled for this event, if requested
   FinishReason finish = FinishReason::kNone;
