@@ -120,6 +120,7 @@ void run(const BenchOptions& o) {
                 {"load_seconds", load_seconds},
                 {"world_size", rt.comm->size()},
                 {"threads", rt.pool->size()},
+                {"kernels", Model::kernel_set_name()},
                 {"allreduce_fraction_of_decode", gen_s > 0 ? reduce_s / gen_s : 0.0},
                 {"parallel_regions_per_token", regions_per_token},
                 {"barrier_wait_us_per_token", 1e6 * barrier_wait_s / static_cast<double>(o.gen_tokens)},

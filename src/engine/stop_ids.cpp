@@ -1,23 +1,13 @@
 #include "engine/stop_ids.h"
 
+#include "io/family_spec.h"
+
 #include <string_view>
-#include <vector>
 
 namespace tessera {
 namespace {
 
 constexpr std::string_view kTerminators[] = {"<|im_end|>", "<|endoftext|>"};
-
-// Ids of <|im_end|> and <|endoftext|> in the released vocabularies.
-std::vector<int32_t> family_terminators(Family family) {
-  switch (family) {
-    case Family::kQwen35Moe:
-    case Family::kQwen35: return {248046, 248044};
-    case Family::kQwen3Next:
-    case Family::kQwen3Moe: return {151645, 151643};
-  }
-  return {};
-}
 
 bool names_terminator(const Tokenizer& tokenizer, int32_t id) {
   const auto text = tokenizer.id_to_token(id);
@@ -33,7 +23,7 @@ std::set<int32_t> serving_stop_ids(const ModelConfig& config, const Tokenizer& t
   std::set<int32_t> ids;
   for (int64_t id : config.eos_token_ids) ids.insert(static_cast<int32_t>(id));
   if (auto eos = tokenizer.eos_token_id()) ids.insert(*eos);
-  for (int32_t id : family_terminators(config.family))
+  for (int32_t id : family_spec(config.family).chat_terminator_ids)
     if (names_terminator(tokenizer, id)) ids.insert(id);
   for (std::string_view name : kTerminators)
     if (auto id = tokenizer.token_to_id(name)) ids.insert(*id);

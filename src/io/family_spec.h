@@ -61,6 +61,10 @@ struct FamilySpec {
   // An MLX switch_mlp expert stack marks the checkpoint MLX-sanitized even where conv1d cannot
   // tell (mlx-lm qwen3_next.py detects its own sanitize by the expert layout).
   bool switch_mlp_marks_mlx_sanitized;
+  // Ids of the chat turn terminators <|im_end|> and <|endoftext|> in the family's released
+  // vocabulary: generation stops there even when a base model's config omits them
+  // (engine/stop_ids.h, which takes them only if the tokenizer names them so).
+  std::array<int32_t, 2> chat_terminator_ids;
   FamilyDefaults defaults;
 };
 

@@ -12,6 +12,8 @@
 // below fp32 rounding. The bias term uses the exact fp32 group sums.
 #pragma once
 
+#include "tensor/dtype.h"
+
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -30,8 +32,12 @@ struct AffineActivations {
 // Every width 2..8; group_size a multiple of 32.
 bool affine_dot_supported(int bits, int group_size);
 
-// Where the kernels expect the activation of code c (within a row) to sit in AffineActivations::xq.
+// Where the kernels expect the activation of code c (within a row) to sit in AffineActivations::xq:
+// codes are unpacked in units of affine_unpack_unit() codes (1 = natural order), code i of a
+// unit at affine_position_in_unit(i) within it.
 int64_t affine_unpack_position(int64_t c, int group_size, int bits);
+int affine_unpack_unit(int group_size, int bits);
+int64_t affine_position_in_unit(int64_t i, int unit, int bits);
 
 void prepare_affine_activations(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out);
 
@@ -54,15 +60,26 @@ struct AffineRows {
 inline const void* param_row(const void* params, int64_t offset, bool bf16) {
   return static_cast<const char*>(params) + offset * (bf16 ? 2 : 4);
 }
+// Value of element g of a scales/biases array of either dtype.
+inline float group_param(const void* params, int64_t g, bool bf16) {
+  return bf16 ? bf16_to_f32(static_cast<const uint16_t*>(params)[g]) : static_cast<const float*>(params)[g];
+}
 
-// y[t * y_stride + r] = row r · x_t for r < n_rows and every prepared token t. Dispatches to
-// the AVX-512 VNNI body where the CPU has it and the format allows; rows are looped inside the
-// body so per-call dispatch is paid once. Tokens are computed one at a time with the same
-// operations, so a token's result is bit-identical alone or in a decode batch.
+// y[t * y_stride + r] = row r · x_t for r < n_rows and every prepared token t, by the active
+// kernel set (kernels/kernel_set.h); rows are looped inside the body so the dispatch is paid once
+// per call. Tokens are computed one at a time with the same operations, so a token's result is
+// bit-identical alone or in a decode batch.
 void affine_dot_rows(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y, int64_t y_stride);
 
-// The ISA bodies, exposed so tests compare each with the scalar one.
+// The ISA bodies (the kernel sets hold them; tests compare each with the scalar one). The
+// prepare bodies expect `out` already sized (prepare_affine_activations does it).
+void prepare_affine_activations_scalar(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out);
+void prepare_affine_activations_avx2(const float* x, int64_t cols, int group_size, int bits, AffineActivations* out);
+void affine_dot_rows_scalar(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y,
+                            int64_t y_stride);
 void affine_dot_rows_avx2(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y, int64_t y_stride);
+// The AVX-512 body covers MLX's common formats (8 bits, 6 bits, 4 bits with groups of 64 or 128);
+// the AVX-512 kernel set hands the others to the AVX2 body.
 bool affine_dot_avx512_supported(int bits, int group_size);
 void affine_dot_rows_avx512(const AffineRows& rows, std::span<const AffineActivations> tokens, float* y,
                             int64_t y_stride);

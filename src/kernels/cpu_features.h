@@ -1,13 +1,13 @@
-// Runtime ISA detection. The build's baseline is AVX2 + FMA; files named *_avx512.cpp are
-// compiled with AVX-512 flags and must only be called when cpu_has_avx512() is true.
-// TESSERA_ISA=avx2 in the environment forces the baseline (to compare the two paths).
+// What the CPU can run, detected once. kernels/kernel_set.cpp picks the kernel bodies from it.
 #pragma once
 
 namespace tessera {
 
-bool cpu_has_avx512();
+// AVX2 + FMA + BMI2: the *_avx2.cpp bodies, compiled for Haswell (its other additions, F16C, LZCNT,
+// MOVBE, come with these on every CPU that has them).
+bool cpu_has_avx2();
+bool cpu_has_avx512();  // AVX-512 F/BW/VL/DQ: the *_avx512.cpp bodies
 // AVX-512 plus VNNI and VBMI (the int16 dot products and byte permutes of the affine kernels).
 bool cpu_has_avx512_vnni();
-const char* active_isa_name();
 
 }  // namespace tessera

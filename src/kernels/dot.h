@@ -1,4 +1,5 @@
-// Dot products over contiguous fp32 activations, AVX2 + FMA (the build's baseline ISA).
+// Dot products over contiguous fp32 activations and bf16 → fp32 row conversion, run by the
+// active kernel set (kernels/kernel_set.h).
 #pragma once
 
 #include <cstdint>
@@ -7,5 +8,11 @@ namespace tessera {
 
 float dot_f32(const float* a, const float* b, int64_t n);
 void bf16_to_f32_row(const uint16_t* in, float* out, int64_t n);
+
+// The ISA bodies.
+float dot_f32_scalar(const float* a, const float* b, int64_t n);
+float dot_f32_avx2(const float* a, const float* b, int64_t n);
+void bf16_to_f32_row_scalar(const uint16_t* in, float* out, int64_t n);
+void bf16_to_f32_row_avx2(const uint16_t* in, float* out, int64_t n);
 
 }  // namespace tessera

@@ -2,9 +2,9 @@
 
 #include "kernels/affine_codes.h"
 #include "kernels/affine_dot.h"
-#include "kernels/cpu_features.h"
-#include "kernels/gemm_rows.h"
 #include "kernels/dot.h"
+#include "kernels/gemm_rows.h"
+#include "kernels/kernel_set.h"
 #include "tensor/dtype.h"
 
 #include <algorithm>
@@ -52,10 +52,10 @@ constexpr int64_t kAffineDirectMaxTokens = 16;
 void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t n_tokens, float* y,
                 const std::vector<AffineActivations>* prepared, std::vector<float>& scratch) {
   const int64_t cols = w.cols;
-  const bool avx512 = cpu_has_avx512();
+  const KernelSet& k = kernels();
   if (n_tokens == 1 && w.format != WeightFormat::kAffine) {
     const bool bf16 = w.format == WeightFormat::kBF16;
-    const auto row_dot = avx512 ? row_dot_avx512 : row_dot_avx2;
+    const auto row_dot = k.row_dot;
     for (int64_t r = r0; r < r1; ++r)
       y[r] = row_dot(bf16 ? static_cast<const void*>(w.bf16_row(r)) : w.f32_row(r), bf16, x, cols);
     return;
@@ -69,7 +69,7 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
   }
   // Blocks of 4 rows against groups of tokens (kernels/gemm_rows.h). bf16 and
   // fp32 rows are read in place; affine rows are dequantized once per block.
-  const auto kernel = avx512 ? gemm_rows_avx512 : gemm_rows_avx2;
+  const auto kernel = k.gemm_rows;
   const bool affine = w.format == WeightFormat::kAffine;
   if (affine) scratch.resize(static_cast<size_t>(4 * cols));
   for (int64_t rb = r0; rb < r1; rb += 4) {

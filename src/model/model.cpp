@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include "kernels/kernel_set.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
 #include "util/error.h"
@@ -48,8 +49,12 @@ Model::Model(ModelConfig config, Communicator& comm, ThreadPool& pool, ShardPlan
     : config_(std::move(config)), comm_(comm), pool_(pool), plan_(std::move(plan)),
       rope_(config_.rotary_dim(), config_.rope_theta) {}
 
+const char* Model::kernel_set_name() { return kernels().name; }
+
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicator& comm, ThreadPool& pool,
                                    const LoadOptions& options) {
+  // The kernel set is chosen here, before any weight is read (a bad TESSERA_ISA fails at once).
+  log_info("kernels: {} (of {} this CPU can run)", kernels().name, runnable_kernel_sets().back()->name);
   ModelConfig config = load_model_config(dir);
   ShardPlan plan = ShardPlan::make(config, comm.rank(), comm.size());  // refuses before any read
   // The model keeps the checkpoint mapped: weights whose layout allows it are used in place.

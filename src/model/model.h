@@ -37,6 +37,8 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const ShardPlan& shard_plan() const { return plan_; }
   size_t weight_bytes() const { return weight_bytes_; }
+  // The kernel set the forward pass runs on (kernels/kernel_set.h): "avx512", "avx2" or "scalar".
+  static const char* kernel_set_name();
   Communicator& comm() { return comm_; }
   ThreadPool& pool() { return pool_; }
 

@@ -10,7 +10,7 @@
 // Codes are random bytes, so every bit pattern (including codes straddling bytes) occurs.
 #include "kernels/affine_codes.h"
 #include "kernels/affine_dot.h"
-#include "kernels/cpu_features.h"
+#include "kernels/kernel_set.h"
 #include "tensor/dtype.h"
 
 #include <gtest/gtest.h>
@@ -84,14 +84,11 @@ TEST(AffineDot, EveryIsaBodyMatchesScalarOverSamePreparedActivations) {
         double magnitude = 0;
         for (int64_t g = 0; g < cols / group; ++g)
           magnitude += std::fabs(row.biases[g] * a.group_sums[g]) + std::fabs(row.scales[g] * a.group_steps[g]) * 32767.0 * 255 * group;
-        std::vector<std::pair<const char*, Body>> bodies = {{"avx2", affine_dot_rows_avx2}};
-        if (cpu_has_avx512_vnni() && affine_dot_avx512_supported(bits, group))
-          bodies.emplace_back("avx512", affine_dot_rows_avx512);
-        for (const auto& [name, body] : bodies)
+        for (const KernelSet* set : runnable_kernel_sets())
           for (bool bf16 : {false, true}) {
-            const float got = one_row(body, row, a, cols, group, bits, bf16);
+            const float got = one_row(set->affine_dot_rows, row, a, cols, group, bits, bf16);
             ASSERT_NEAR(got, want, 1e-6 * magnitude)
-                << name << " bits " << bits << " group " << group << " cols " << cols << " bf16 params " << bf16;
+                << set->name << " bits " << bits << " group " << group << " cols " << cols << " bf16 params " << bf16;
           }
       }
 }
@@ -115,13 +112,11 @@ TEST(AffineDot, RowRangesMatchPerRowReference) {
       const std::vector<float> x = random_activations(cols, rng);
       AffineActivations a;
       prepare_affine_activations(x.data(), cols, group, bits, &a);
-      std::vector<std::pair<const char*, Body>> bodies = {{"avx2", affine_dot_rows_avx2}};
-      if (cpu_has_avx512_vnni() && affine_dot_avx512_supported(bits, group))
-        bodies.emplace_back("avx512", affine_dot_rows_avx512);
-      for (const auto& [name, body] : bodies)
+      for (const KernelSet* set : runnable_kernel_sets())
         for (bool bf16 : {false, true}) {
+        const char* name = set->name;
         std::vector<float> y(n_rows + 1, -7.0f);
-        body(all.rows(bf16, n_rows, cols, group, bits), {&a, 1}, y.data(), 0);
+        set->affine_dot_rows(all.rows(bf16, n_rows, cols, group, bits), {&a, 1}, y.data(), 0);
         for (int64_t r = 0; r < n_rows; ++r) {
           const Row& one = rows[r];
           const float want =
