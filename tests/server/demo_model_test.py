@@ -8,8 +8,9 @@ server, batching and tensor parallelism.
   (b) the same answers, token for token, when 16 requests are decoded together (batched), under
       `mpirun -np 2` and under `mpirun -np 4`;
   (c) the committed MLX 6-bit checkpoint (data/demo-model-mlx6, written by `tessera quantize`):
-      `tessera quantize` rewrites it byte for byte from data/demo-model, it answers (its held-out
-      accuracy is printed: 91.7 % today, below issue 11's 93 %, so not yet asserted);
+      `tessera quantize` rewrites it byte for byte from data/demo-model, and its greedy held-out
+      accuracy (batched, 16 at a time) is >= 93 % (the model was fine-tuned for its 6-bit rounding:
+      tools/train_demo_model.py qat);
   (d) "What is 2+2?" through the official openai npm client, streamed and not: "4", finish_reason
       "stop", no special token in the text; with thinking switched off the same answer.
 
@@ -128,7 +129,8 @@ def main():
     # (the issue stays open). What is asserted: the checkpoint answers, and 2+2 is still 4.
     mlx = serve_and_answer(MODEL_MLX6, questions, 16, name="demo-mlx6")
     acc6 = accuracy(mlx, questions)
-    print(f"   MLX 6-bit held-out accuracy: {acc6 * 100:.1f} % (issue 11's goal: 93 %)", flush=True)
+    print(f"   MLX 6-bit held-out accuracy: {acc6 * 100:.1f} %", flush=True)
+    check(f"c: MLX 6-bit held-out accuracy {acc6 * 100:.1f} % >= 93 %", acc6 >= 0.93)
     check("c: MLX 6-bit checkpoint answers every question with finish_reason stop",
           all(f == "stop" for _, f in mlx), [f for _, f in mlx if f != "stop"][:5])
     srv = st.Server(MODEL_MLX6, name="demo-mlx6-2plus2")
