@@ -22,4 +22,11 @@ void delta_rule_recurrent(const DeltaRuleHead& h, int64_t n_tokens, float* state
 // Chunked form (prefill): same outputs and final state up to fp32 rounding.
 void delta_rule_chunked(const DeltaRuleHead& h, int64_t n_tokens, float* state, int64_t chunk = 64);
 
+// The ISA bodies (the kernel sets hold them), with caller-provided scratch: 2·dv floats for the
+// recurrence, chunk·(1 + chunk + dv + dk) + dv for the chunked form.
+void delta_rule_recurrent_scalar(const DeltaRuleHead& h, int64_t n_tokens, float* state, float* scratch);
+void delta_rule_recurrent_avx2(const DeltaRuleHead& h, int64_t n_tokens, float* state, float* scratch);
+void delta_rule_chunked_scalar(const DeltaRuleHead& h, int64_t n_tokens, float* state, int64_t chunk, float* scratch);
+void delta_rule_chunked_avx2(const DeltaRuleHead& h, int64_t n_tokens, float* state, int64_t chunk, float* scratch);
+
 }  // namespace tessera

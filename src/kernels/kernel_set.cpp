@@ -30,7 +30,9 @@ const KernelSet kScalar{"scalar",
                         prepare_affine_activations_scalar,
                         affine_dot_rows_scalar,
                         attention_scores4_scalar,
-                        attention_add_values_scalar};
+                        attention_add_values_scalar,
+                        delta_rule_recurrent_scalar,
+                        delta_rule_chunked_scalar};
 const KernelSet kAvx2{"avx2",
                       dot_f32_avx2,
                       bf16_to_f32_row_avx2,
@@ -39,7 +41,9 @@ const KernelSet kAvx2{"avx2",
                       prepare_affine_activations_avx2,
                       affine_dot_rows_avx2,
                       attention_scores4_avx2,
-                      attention_add_values_avx2};
+                      attention_add_values_avx2,
+                      delta_rule_recurrent_avx2,
+                      delta_rule_chunked_avx2};
 const KernelSet kAvx512{"avx512",
                         dot_f32_avx2,
                         bf16_to_f32_row_avx2,
@@ -48,7 +52,9 @@ const KernelSet kAvx512{"avx512",
                         prepare_affine_activations_avx2,
                         affine_dot_rows_avx512_or_avx2,
                         attention_scores4_avx2,
-                        attention_add_values_avx2};
+                        attention_add_values_avx2,
+                        delta_rule_recurrent_avx2,
+                        delta_rule_chunked_avx2};
 
 const KernelSet& choose() {
   const KernelSet* best = cpu_has_avx512() ? &kAvx512 : cpu_has_avx2() ? &kAvx2 : &kScalar;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "kernels/affine_dot.h"
+#include "kernels/delta_rule.h"
 #include "kernels/gemm_rows.h"
 
 #include <cstdint>
@@ -34,6 +35,9 @@ struct KernelSet {
   void (*attention_scores4)(const float* q, const float* keys, int64_t stride, int64_t head_dim, float* out);
   void (*attention_add_values)(const float* p, int64_t n, const float* values, int64_t stride, int64_t head_dim,
                                float* o);
+  // The gated delta rule (kernels/delta_rule.h), with caller-provided scratch.
+  void (*delta_rule_recurrent)(const DeltaRuleHead& h, int64_t n_tokens, float* state, float* scratch);
+  void (*delta_rule_chunked)(const DeltaRuleHead& h, int64_t n_tokens, float* state, int64_t chunk, float* scratch);
 };
 
 // The active set (chosen on first use; throws tessera::Error on a bad TESSERA_ISA).

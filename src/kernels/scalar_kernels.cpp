@@ -4,6 +4,7 @@
 // sums run left to right in fp32 (the affine dot product in double, as reference::affine_dot).
 #include "kernels/affine_dot.h"
 #include "kernels/attention_blocks.h"
+#include "kernels/delta_rule.h"
 #include "kernels/dot.h"
 #include "kernels/gemm_rows.h"
 #include "tensor/dtype.h"
@@ -12,6 +13,9 @@
 #include <limits>
 
 namespace tessera {
+namespace {
+#include "kernels/delta_rule_body.inc"
+}  // namespace
 
 float dot_f32_scalar(const float* a, const float* b, int64_t n) {
   float s = 0;
@@ -93,6 +97,15 @@ void attention_add_values_scalar(const float* p, int64_t n, const float* values,
                                  float* o) {
   for (int64_t b = 0; b < n; ++b)
     for (int64_t e = 0; e < head_dim; ++e) o[e] += p[b] * values[b * stride + e];
+}
+
+void delta_rule_recurrent_scalar(const DeltaRuleHead& h, int64_t n_tokens, float* state, float* scratch) {
+  recurrent(h, n_tokens, state, scratch);
+}
+
+void delta_rule_chunked_scalar(const DeltaRuleHead& h, int64_t n_tokens, float* state, int64_t chunk,
+                               float* scratch) {
+  chunked<dot_f32_scalar>(h, n_tokens, state, chunk, scratch);
 }
 
 }  // namespace tessera

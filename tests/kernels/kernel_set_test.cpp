@@ -3,6 +3,7 @@
 // within fp32 rounding of their length (1e-5 relative to Σ|terms|). And TESSERA_ISA picks the
 // set the environment names (CTest runs test_kernels again with scalar and avx2 forced).
 #include "kernels/attention_blocks.h"
+#include "kernels/delta_rule.h"
 #include "kernels/kernel_set.h"
 #include "tensor/dtype.h"
 
@@ -105,6 +106,38 @@ TEST(KernelSet, AttentionBlocksMatchScalar) {
       std::vector<float> o = o_start;
       set->attention_add_values(p.data(), 13, values.data(), stride, head_dim, o.data());
       for (int64_t e = 0; e < head_dim; ++e) EXPECT_NEAR(o[e], o_want[e], 1e-5 * 16 * 4) << set->name << " dim " << e;
+    }
+  }
+}
+
+// Both forms of the delta rule, every set against the scalar set: outputs and final state.
+TEST(KernelSet, DeltaRuleMatchesScalar) {
+  std::mt19937 rng(24);
+  const int64_t dk = 32, dv = 48, T = 70, chunk = 64;
+  std::vector<float> q = normal_values(T * dk, rng, 0.2f), k = normal_values(T * dk, rng, 0.2f),
+                     v = normal_values(T * dv, rng), g = normal_values(T, rng, 0.1f), beta(T);
+  for (int64_t t = 0; t < T; ++t) {
+    g[t] = -std::fabs(g[t]);
+    beta[t] = 0.3f + 0.5f * static_cast<float>(t % 7) / 7.0f;
+  }
+  const auto run = [&](const KernelSet& set, bool chunked, std::vector<float>& out, std::vector<float>& S) {
+    out.assign(static_cast<size_t>(T * dv), 0.0f);
+    S.assign(static_cast<size_t>(dk * dv), 0.0f);
+    const DeltaRuleHead h{q.data(), dk, k.data(), dk, v.data(), dv, g.data(), beta.data(), 1, out.data(), dv, dk, dv};
+    std::vector<float> scratch(static_cast<size_t>(chunk * (1 + chunk + dv + dk) + dv));
+    if (chunked) set.delta_rule_chunked(h, T, S.data(), chunk, scratch.data());
+    else set.delta_rule_recurrent(h, T, S.data(), scratch.data());
+  };
+  for (bool chunked : {false, true}) {
+    std::vector<float> want_out, want_S;
+    run(scalar_kernels(), chunked, want_out, want_S);
+    for (const KernelSet* set : runnable_kernel_sets()) {
+      std::vector<float> out, S;
+      run(*set, chunked, out, S);
+      for (size_t i = 0; i < out.size(); ++i)
+        ASSERT_NEAR(out[i], want_out[i], 1e-4 * (1 + std::fabs(want_out[i]))) << set->name << " chunked " << chunked;
+      for (size_t i = 0; i < S.size(); ++i)
+        ASSERT_NEAR(S[i], want_S[i], 1e-4 * (1 + std::fabs(want_S[i]))) << set->name << " chunked " << chunked;
     }
   }
 }
