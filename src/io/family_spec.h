@@ -61,6 +61,9 @@ struct FamilySpec {
   // An MLX switch_mlp expert stack marks the checkpoint MLX-sanitized even where conv1d cannot
   // tell (mlx-lm qwen3_next.py detects its own sanitize by the expert layout).
   bool switch_mlp_marks_mlx_sanitized;
+  // mlx-lm saves a checkpoint of this family whose config nests text_config (the multimodal
+  // class) under "language_model.model." and "language_model.lm_head.weight" (spec §2.6).
+  bool mlx_prefixes_language_model;
   // Ids of the chat turn terminators <|im_end|> and <|endoftext|> in the family's released
   // vocabulary: generation stops there even when a base model's config omits them
   // (engine/stop_ids.h, which takes them only if the tokenizer names them so).

@@ -57,8 +57,7 @@ TensorNames detect_tensor_names(const Checkpoint& ckpt, const ModelConfig& confi
 
 TensorNames mlx_tensor_names(const ModelConfig& config) {
   TensorNames n;
-  const bool conditional = config.nested_text_config &&
-                           (config.family == Family::kQwen35 || config.family == Family::kQwen35Moe);
+  const bool conditional = config.nested_text_config && config.spec().mlx_prefixes_language_model;
   n.model_prefix = conditional ? "language_model.model." : "model.";
   if (!config.tie_word_embeddings) n.lm_head = conditional ? "language_model.lm_head.weight" : "lm_head.weight";
   n.mlx_sanitized = true;
