@@ -35,13 +35,13 @@ SequenceStateSize SequenceStateSize::of(const ModelConfig& config, int world) {
   return largest;
 }
 
-int64_t default_state_budget(std::span<const MemoryUsage> per_rank) {
+int64_t default_state_budget(std::span<const MemoryUsage> per_rank, int64_t reserved_bytes_per_rank) {
   std::map<int64_t, int64_t> ranks_on_host;
   for (const MemoryUsage& m : per_rank) ++ranks_on_host[m.host_id];
   int64_t budget = std::numeric_limits<int64_t>::max();
   for (const MemoryUsage& m : per_rank) budget = std::min(budget, m.available_bytes / ranks_on_host[m.host_id]);
   if (per_rank.empty()) return 0;
-  return budget / 5 * 4;
+  return std::max<int64_t>(0, budget / 5 * 4 - reserved_bytes_per_rank);
 }
 
 }  // namespace tessera

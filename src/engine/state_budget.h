@@ -33,7 +33,9 @@ struct SequenceStateSize {
 
 // The default budget when --kv-budget-mb is not given: 80% of the memory the hosts can still
 // give after loading (the rest is headroom for activations and allocator slack), each host's
-// share split evenly among the ranks it runs; the smallest share over all ranks.
-int64_t default_state_budget(std::span<const MemoryUsage> per_rank);
+// share split evenly among the ranks it runs; the smallest share over all ranks; less
+// `reserved_bytes_per_rank` that something else will fill while serving (the prefix cache's
+// budget). 0 when the memory is unknown (no ranks) or nothing is left.
+int64_t default_state_budget(std::span<const MemoryUsage> per_rank, int64_t reserved_bytes_per_rank = 0);
 
 }  // namespace tessera

@@ -6,11 +6,14 @@ namespace tessera::server {
 
 void add_bench_stats(nlohmann::ordered_json& out, const SequenceStats& s,
                      const std::optional<std::vector<MemoryUsage>>& memory) {
-  const double prompt_tps = s.prompt_seconds > 0 ? static_cast<double>(s.prompt_tokens) / s.prompt_seconds : 0.0;
+  // Prefill speed counts the tokens computed: those restored from the prefix cache took no time.
+  const int64_t computed = s.prompt_tokens - s.cached_tokens;
+  const double prompt_tps = s.prompt_seconds > 0 ? static_cast<double>(computed) / s.prompt_seconds : 0.0;
   const double generation_tps = s.decode_seconds > 0 ? static_cast<double>(s.completion_tokens) / s.decode_seconds : 0.0;
   out["prompt_tokens"] = s.prompt_tokens;
   out["generation_tokens"] = s.completion_tokens;
   out["prompt_tps"] = prompt_tps;
+  out["prompt_cached_tokens"] = s.cached_tokens;
   out["generation_tps"] = generation_tps;
   out["prompt_seconds"] = s.prompt_seconds;
   out["generation_seconds"] = s.decode_seconds;

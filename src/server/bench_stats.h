@@ -3,6 +3,8 @@
 // object, so exo's benchmark tooling reads tessera unchanged:
 //   "generation_stats": {"prompt_tps", "generation_tps", "prompt_tokens", "generation_tokens",
 //                        "peak_memory_usage": {"in_bytes"}, "prefix_cache_hit"}
+// prompt_tps divides the prompt tokens actually computed (not those restored from the prefix
+// cache, counted in prompt_cached_tokens) by the prefill time.
 #pragma once
 
 #include "engine/memory_usage.h"

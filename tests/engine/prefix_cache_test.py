@@ -106,6 +106,16 @@ def run_mode(where, np_ranks, budget_mb):
                                              {"role": "user", "content": CHAT_USER_TURNS[0]}], "max_tokens": 1})
             checks.check(first["usage"]["prompt_tokens_details"]["cached_tokens"] == 128,
                          f"{where}: the default budget keeps all {entries} snapshots ({held} bytes)")
+            # /bench's prefill speed counts only the tokens computed, not those restored.
+            bench = json.loads(http_call(port, "POST", "/bench/chat/completions",
+                                         {"messages": [{"role": "system", "content": SYSTEM},
+                                                       {"role": "user", "content": CHAT_USER_TURNS[0]}],
+                                          "max_tokens": 1}))
+            computed = bench["prompt_tokens"] - bench["prompt_cached_tokens"]
+            checks.check(bench["prompt_cached_tokens"] == 128 and bench["generation_stats"]["prefix_cache_hit"]
+                         and abs(bench["prompt_tps"] - computed / bench["prompt_seconds"]) <= 1e-6 * bench["prompt_tps"],
+                         f"{where}: /bench prompt_tps {bench['prompt_tps']:.1f} = {computed} computed tokens / "
+                         f"{bench['prompt_seconds']:.4f} s ({bench['prompt_cached_tokens']} restored)")
         return entries
     finally:
         stop_serve(proc)
