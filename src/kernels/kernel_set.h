@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace tessera {
@@ -45,5 +46,7 @@ const KernelSet& kernels();
 // Every set this CPU can run, scalar first (tests compare each with the scalar one).
 std::vector<const KernelSet*> runnable_kernel_sets();
 const KernelSet& scalar_kernels();
+// For the log: "avx512 (the best this CPU runs)" or "scalar (TESSERA_ISA; this CPU runs up to avx512)".
+std::string describe_kernels();
 
 }  // namespace tessera

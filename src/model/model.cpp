@@ -54,7 +54,7 @@ const char* Model::kernel_set_name() { return kernels().name; }
 std::unique_ptr<Model> Model::load(const std::filesystem::path& dir, Communicator& comm, ThreadPool& pool,
                                    const LoadOptions& options) {
   // The kernel set is chosen here, before any weight is read (a bad TESSERA_ISA fails at once).
-  log_info("kernels: {} (of {} this CPU can run)", kernels().name, runnable_kernel_sets().back()->name);
+  log_info("kernels: {}", describe_kernels());
   ModelConfig config = load_model_config(dir);
   ShardPlan plan = ShardPlan::make(config, comm.rank(), comm.size());  // refuses before any read
   // The model keeps the checkpoint mapped: weights whose layout allows it are used in place.

@@ -42,7 +42,9 @@ TEST(KernelSet, ScalarComesFirstAndTheActiveSetIsRunnable) {
     EXPECT_EQ(std::string(kernels().name), forced);
   } else {
     EXPECT_EQ(&kernels(), sets.back()) << "without TESSERA_ISA the best set runs";
+    EXPECT_EQ(describe_kernels(), std::string(kernels().name) + " (the best this CPU runs)");
   }
+  EXPECT_EQ(describe_kernels().rfind(kernels().name, 0), 0U) << describe_kernels();
 }
 
 TEST(KernelSet, DotAndBf16ConversionMatchScalar) {
