@@ -34,6 +34,13 @@ echo "                           A: $($BIN generate --model "$MODEL" --messages 
 echo "== mpirun -np 2 (tensor-parallel, each rank holds half of every layer)"
 echo "                           A: $($MPIRUN -np 2 $BIN generate --model "$MODEL" --messages "$MESSAGES" --max-tokens 16 --threads 1 2>/dev/null | answer)"
 
+# The same model as an mlx-community MLX 6-bit checkpoint (written by `tessera quantize`), when
+# it sits beside the demo model.
+if [ -d "$MODEL-mlx6" ]; then
+  echo "== MLX 6-bit checkpoint ($MODEL-mlx6, one process)"
+  echo "                           A: $($BIN generate --model "$MODEL-mlx6" --messages "$MESSAGES" --max-tokens 16 2>/dev/null | answer)"
+fi
+
 echo "== tessera serve, streamed chat completion (POST /v1/chat/completions, stream: true)"
 LOG="$WORK/serve.log"
 $BIN serve --model "$MODEL" --port 0 > "$LOG" 2>&1 &
