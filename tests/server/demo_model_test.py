@@ -10,7 +10,7 @@ server, batching and tensor parallelism.
   (c) the committed MLX 6-bit checkpoint (data/demo-model-mlx6, written by `tessera quantize`):
       `tessera quantize` rewrites it byte for byte from data/demo-model, and its greedy held-out
       accuracy (batched, 16 at a time) is >= 93 % (the model was fine-tuned for its 6-bit rounding:
-      tools/train_demo_model.py qat);
+      tools/train_demo_model.py qat), the same answers under `mpirun -np 2`;
   (d) "What is 2+2?" through the official openai npm client, streamed and not: "4", finish_reason
       "stop", no special token in the text; with thinking switched off the same answer.
 
@@ -124,15 +124,17 @@ def main():
         names = sorted(os.listdir(MODEL_MLX6))
         same = filecmp.cmpfiles(MODEL_MLX6, requant, [n for n in names if n != "README.md"], shallow=False)
         check("c: committed MLX 6-bit checkpoint == tessera quantize output", not same[1] and not same[2], same)
-    # Issue 11 asks >= 93 % here; the committed model reaches 91.7 % (6-bit rounding costs it ~3.5
-    # points), so until a model with more margin is trained the number is reported, not asserted
-    # (the issue stays open). What is asserted: the checkpoint answers, and 2+2 is still 4.
+    # Issue 11's goal for the reference deployment's format: >= 93 % (the model was fine-tuned for
+    # its 6-bit rounding; before that it reached 91.7 %).
     mlx = serve_and_answer(MODEL_MLX6, questions, 16, name="demo-mlx6")
     acc6 = accuracy(mlx, questions)
     print(f"   MLX 6-bit held-out accuracy: {acc6 * 100:.1f} %", flush=True)
     check(f"c: MLX 6-bit held-out accuracy {acc6 * 100:.1f} % >= 93 %", acc6 >= 0.93)
     check("c: MLX 6-bit checkpoint answers every question with finish_reason stop",
           all(f == "stop" for _, f in mlx), [f for _, f in mlx if f != "stop"][:5])
+    # Tensor-parallel: group 64 splits the 128-wide expert inputs in two, so -np 2 (not 4).
+    mlx_np2 = serve_and_answer(MODEL_MLX6, questions, 16, mpi_ranks=2, name="demo-mlx6-np2")
+    check("c: MLX 6-bit under mpirun -np 2 == one process", mlx_np2 == mlx, differences(mlx, mlx_np2, questions)[:5])
     srv = st.Server(MODEL_MLX6, name="demo-mlx6-2plus2")
     try:
         check("c: MLX 6-bit: 2+2 = 4", ask(srv.port, "What is 2+2?")[0] == "4")
