@@ -1,4 +1,5 @@
-// Small AVX2 helpers shared by the kernel bodies compiled for the baseline ISA.
+// Small AVX2 helpers shared by the kernel bodies in *_avx2.cpp (and *_avx512.cpp), which are
+// compiled for Haswell; never include it from baseline code.
 #pragma once
 
 #include <immintrin.h>
