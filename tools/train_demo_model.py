@@ -358,14 +358,6 @@ def canonical_weights(model, bf16=True):
     return W, kinds
 
 
-def round_to_bf16_(model):
-    """Round every parameter to bf16 in place (A_log stays float32, as stored)."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if not name.endswith("A_log"):
-                p.copy_(p.to(torch.bfloat16).to(p.dtype))
-
-
 def special_ids(tok):
     t = tok.token_id
     return {"endoftext": t("<|endoftext|>"), "im_start": t("<|im_start|>"), "im_end": t("<|im_end|>"),
@@ -473,8 +465,14 @@ def mlx_rounding_plan(model, bits, group):
     return plan
 
 
+def bf16_rounding_plan(model):
+    """The values the bf16 checkpoint stores: every parameter rounded to bf16 (A_log stays float32, as stored)."""
+    return [(p, to_bf16) for name, p in model.named_parameters() if not name.endswith("A_log")]
+
+
 class RoundedWeights:
-    """Within the block the parameters hold their MLX-rounded values; on exit the float master values return.
+    """Within the block the parameters hold the values the plan gives them (bf16 or MLX rounding); on exit the
+    float master values return.
     Gradients computed inside flow to the masters unchanged (the straight-through estimator of QAT)."""
 
     def __init__(self, plan):
@@ -757,26 +755,25 @@ def cmd_train(a):
         epoch += 1
         # evaluate the bf16-rounded weights, i.e. what gets saved
         model.eval()
-        saved = {k: v.clone() for k, v in model.state_dict().items()}
-        round_to_bf16_(model)
-        acc_t = exact_match(model, held_t, pad)
-        acc_n = exact_match(model, held_n, pad)
-        demo_ok = exact_match(model, [demo], pad) == 1.0
-        minutes = (time.time() - t0) / 60
-        print(f"epoch {epoch:3d} step {step:5d} loss {sum(losses[-a.eval_every:]) / len(losses[-a.eval_every:]):.4f} "
-              f"heldout think {acc_t:.3f} no-think {acc_n:.3f} 2+2 {'ok' if demo_ok else 'WRONG'} "
-              f"lr {lr_at(step - 1, a.steps, a.lr, a.warmup, a.decay):.2e} {minutes:.1f} min", flush=True)
-        score = min(acc_t, acc_n) + (0.05 if demo_ok else 0.0)  # held-out accuracy first, then the demo
-        if score > best[0]:
-            best = (score, step)
-            ans = answer_text(tok, greedy(model, demo[0], {im_end}), True)
-            info = dict(params=params, acc_think=acc_t, acc_nothink=acc_n, two_plus_two=ans, steps=step,
-                        best_step=step, minutes=minutes)
-            save_checkpoint(model, tok, out, readme_text(a, d, tok, out, info))
-            print(f"  saved step {step} to {out} (2+2 -> {ans!r})", flush=True)
-        model.load_state_dict(saved)
-        torch.save({"model": saved, "opt": opt.state_dict(), "step": step, "epoch": epoch, "best": list(best),
-                    "losses": losses, "seconds": time.time() - t0}, state_path + ".tmp")
+        with RoundedWeights(bf16_rounding_plan(model)):
+            acc_t = exact_match(model, held_t, pad)
+            acc_n = exact_match(model, held_n, pad)
+            demo_ok = exact_match(model, [demo], pad) == 1.0
+            minutes = (time.time() - t0) / 60
+            print(f"epoch {epoch:3d} step {step:5d} loss {sum(losses[-a.eval_every:]) / len(losses[-a.eval_every:]):.4f} "
+                  f"heldout think {acc_t:.3f} no-think {acc_n:.3f} 2+2 {'ok' if demo_ok else 'WRONG'} "
+                  f"lr {lr_at(step - 1, a.steps, a.lr, a.warmup, a.decay):.2e} {minutes:.1f} min", flush=True)
+            score = min(acc_t, acc_n) + (0.05 if demo_ok else 0.0)  # held-out accuracy first, then the demo
+            if score > best[0]:
+                best = (score, step)
+                ans = answer_text(tok, greedy(model, demo[0], {im_end}), True)
+                info = dict(params=params, acc_think=acc_t, acc_nothink=acc_n, two_plus_two=ans, steps=step,
+                            best_step=step, minutes=minutes)
+                save_checkpoint(model, tok, out, readme_text(a, d, tok, out, info))
+                print(f"  saved step {step} to {out} (2+2 -> {ans!r})", flush=True)
+        # the float32 weights are back: they and the optimizer state are what --resume continues from
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "epoch": epoch,
+                    "best": list(best), "losses": losses, "seconds": time.time() - t0}, state_path + ".tmp")
         os.replace(state_path + ".tmp", state_path)
         if minutes > a.minutes:
             print(f"time budget of {a.minutes} min reached at step {step}", flush=True)
@@ -831,16 +828,17 @@ def cmd_qat(a):
     held = {True: heldout_pairs(tok, 300, True), False: heldout_pairs(tok, 300, False)}
     demo = encode_example(tok, [{"role": "user", "content": arithmetic_chat.DEMO_QUESTION}], "4", True)
 
+    bf16 = bf16_rounding_plan(model)
+
     def evaluate():
         model.eval()
-        saved = {k: v.clone() for k, v in model.state_dict().items()}
-        round_to_bf16_(model)
-        r = {f"bf16 {m}": exact_match(model, held[t], pad) for t, m in ((True, "think"), (False, "no-think"))}
-        ok = exact_match(model, [demo], pad) == 1.0
-        with RoundedWeights(plan):
-            r |= {f"mlx{a.bits} {m}": exact_match(model, held[t], pad) for t, m in ((True, "think"), (False, "no-think"))}
-            ok = ok and exact_match(model, [demo], pad) == 1.0
-        model.load_state_dict(saved)
+        with RoundedWeights(bf16):
+            r = {f"bf16 {m}": exact_match(model, held[t], pad) for t, m in ((True, "think"), (False, "no-think"))}
+            ok = exact_match(model, [demo], pad) == 1.0
+            with RoundedWeights(plan):  # MLX rounding of the bf16 values, as tessera quantize reads them
+                r |= {f"mlx{a.bits} {m}": exact_match(model, held[t], pad)
+                      for t, m in ((True, "think"), (False, "no-think"))}
+                ok = ok and exact_match(model, [demo], pad) == 1.0
         model.train()
         margin = min(min(r["bf16 think"], r["bf16 no-think"]) - 0.95,
                      min(r[f"mlx{a.bits} think"], r[f"mlx{a.bits} no-think"]) - 0.93)
@@ -862,10 +860,8 @@ def cmd_qat(a):
               f"2+2 {'ok' if ok else 'WRONG'} score {score:.4f} {(time.time() - t0) / 60:.1f} min", flush=True)
         if score > best:
             best = score
-            saved = {k: v.clone() for k, v in model.state_dict().items()}
-            round_to_bf16_(model)
-            save_checkpoint(model, tok, out)
-            model.load_state_dict(saved)
+            with RoundedWeights(bf16):
+                save_checkpoint(model, tok, out)
             print(f"  saved step {step} to {out}", flush=True)
     print(f"done: {step} steps, {(time.time() - t0) / 60:.1f} min, best score {best:.4f}", flush=True)
     return 0
