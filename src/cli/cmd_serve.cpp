@@ -9,8 +9,9 @@
 //
 // Memory: the running sequences' state (KV cache + DeltaNet state, engine/state_budget.h) is
 // held within a budget per rank, --kv-budget-mb or by default 80% of the memory the hosts have
-// left after loading, less the prefix cache's budget (it fills while serving). Each admitted sequence reserves its worst case, so no rank runs out of
-// memory mid-generation; requests wait in the queue until they fit. A context size the budget
+// left after loading, less the prefix cache's budget (it fills while serving). Each admitted
+// sequence reserves its worst case, so no rank runs out of memory mid-generation; requests wait
+// in the queue until they fit. A context size the budget
 // cannot hold for even one sequence is lowered to what it can. Prefix-cache snapshots have their
 // own budget, --prefix-cache-mb per rank.
 //
@@ -107,12 +108,13 @@ constexpr double kMiB = 1024.0 * 1024.0;
 int64_t state_budget(const ServeOptions& o, const SequenceStateSize& size, const std::vector<MemoryUsage>& memory,
                      int64_t& ctx_size) {
   // The prefix cache fills up to its own budget while serving: the default leaves room for it.
-  const int64_t prefix_cache_bytes = o.prefix_cache_mb << 20;
-  int64_t budget = o.kv_budget_mb > 0 ? o.kv_budget_mb << 20 : default_state_budget(memory, prefix_cache_bytes);
-  if (budget <= 0 && o.kv_budget_mb <= 0 && !memory.empty() && default_state_budget(memory) > 0)
+  const int64_t free_share = default_state_budget(memory);  // 80% of the free memory per rank; 0: unknown
+  int64_t budget =
+      o.kv_budget_mb > 0 ? o.kv_budget_mb << 20 : default_state_budget(memory, o.prefix_cache_mb << 20);
+  if (budget <= 0 && o.kv_budget_mb <= 0 && free_share > 0)
     fail("the prefix cache (--prefix-cache-mb {}) takes all of 80% of the free memory ({:.1f} MiB per rank), leaving "
          "none for sequence state; lower --prefix-cache-mb or set --kv-budget-mb", o.prefix_cache_mb,
-         static_cast<double>(default_state_budget(memory)) / kMiB);
+         static_cast<double>(free_share) / kMiB);
   if (budget <= 0) {
     log_warn("cannot tell how much memory is available; sequence state is not limited (set --kv-budget-mb)");
     return 0;
@@ -125,7 +127,8 @@ int64_t state_budget(const ServeOptions& o, const SequenceStateSize& size, const
   if (fits < ctx_size) {
     log_warn("context lowered from {} to {} tokens per sequence: that is what the state budget of {:.1f} MiB per rank "
              "holds ({}; {:.1f} KiB per token + {:.2f} MiB per sequence)", ctx_size, fits,
-             static_cast<double>(budget) / kMiB, o.kv_budget_mb > 0 ? "--kv-budget-mb" : "80% of the free memory less the prefix cache",
+             static_cast<double>(budget) / kMiB,
+             o.kv_budget_mb > 0 ? "--kv-budget-mb" : "80% of the free memory less the prefix cache",
              static_cast<double>(size.bytes_per_token) / 1024.0, static_cast<double>(size.bytes_per_sequence) / kMiB);
     ctx_size = fits;
   }

@@ -177,24 +177,17 @@ void Scheduler::admit(std::unique_lock<std::mutex>&) {
   active_count_.store(static_cast<int64_t>(active_.size()));
 }
 
-void Scheduler::run() {
+void Scheduler::run() { serve(/*until_idle=*/false); }
+void Scheduler::drain() { serve(/*until_idle=*/true); }
+
+void Scheduler::serve(bool until_idle) {
   try {
-    serve_loop(/*until_idle=*/false);
+    serve_loop(until_idle);
   } catch (...) {
     close_all("internal error in the scheduler");  // no HTTP thread may wait forever
     throw;
   }
-  close_all("the server is shutting down");
-}
-
-void Scheduler::drain() {
-  try {
-    serve_loop(/*until_idle=*/true);
-  } catch (...) {
-    close_all("internal error in the scheduler");
-    throw;
-  }
-  close_all("the scheduler was stopped");
+  close_all(until_idle ? "the scheduler was stopped" : "the server is shutting down");
 }
 
 void Scheduler::serve_loop(bool until_idle) {

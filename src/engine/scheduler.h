@@ -135,6 +135,8 @@ class Scheduler {
 
  private:
   struct Sequence;
+  // run() and drain(): serve_loop, then close whatever is left (also after an exception).
+  void serve(bool until_idle);
   void serve_loop(bool until_idle);
   void admit(std::unique_lock<std::mutex>& lock);
   int64_t state_bytes_needed(const SequenceRequest& request) const;

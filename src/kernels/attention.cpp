@@ -10,7 +10,6 @@ namespace tessera {
 
 namespace {
 constexpr int64_t kBlock = 16;  // keys per block: their rows stay in L1 while every head uses them
-
 }  // namespace
 
 // One pass over the cache, a block of keys at a time, with an online softmax per query head:

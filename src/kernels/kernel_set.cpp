@@ -83,9 +83,9 @@ std::vector<const KernelSet*> runnable_kernel_sets() {
 const KernelSet& scalar_kernels() { return kScalar; }
 
 std::string describe_kernels() {
-  const char* best = runnable_kernel_sets().back()->name;
-  if (&kernels() == runnable_kernel_sets().back()) return std::string(kernels().name) + " (the best this CPU runs)";
-  return std::string(kernels().name) + " (TESSERA_ISA; this CPU runs up to " + best + ")";
+  const KernelSet* best = runnable_kernel_sets().back();
+  if (&kernels() == best) return std::string(best->name) + " (the best this CPU runs)";
+  return std::string(kernels().name) + " (TESSERA_ISA; this CPU runs up to " + best->name + ")";
 }
 
 }  // namespace tessera

@@ -2,7 +2,6 @@
 
 #include "kernels/affine_codes.h"
 #include "kernels/affine_dot.h"
-#include "kernels/dot.h"
 #include "kernels/gemm_rows.h"
 #include "kernels/kernel_set.h"
 #include "tensor/dtype.h"
@@ -92,7 +91,7 @@ void rows_block(const Matrix& w, int64_t r0, int64_t r1, const float* x, int64_t
 void matrix_row_f32(const Matrix& w, int64_t r, float* out) {
   switch (w.format) {
     case WeightFormat::kF32: std::copy_n(w.f32_row(r), w.cols, out); break;
-    case WeightFormat::kBF16: bf16_to_f32_row(w.bf16_row(r), out, w.cols); break;
+    case WeightFormat::kBF16: kernels().bf16_to_f32_row(w.bf16_row(r), out, w.cols); break;
     case WeightFormat::kAffine: dequantize_row(w, r, out); break;
   }
 }

@@ -1,7 +1,6 @@
 #include "model/feed_forward.h"
 
 #include "kernels/activation.h"
-#include "kernels/dot.h"
 #include "kernels/matmul.h"
 
 #include <algorithm>

@@ -82,9 +82,10 @@ TEST(KernelSet, AffineActivationTermsAreIdenticalAcrossSets) {
         set->prepare_affine_activations(x.data(), cols, group, bits, &got);
         EXPECT_EQ(got.xq, want.xq) << set->name << " bits " << bits << " group " << group;
         EXPECT_EQ(got.group_steps, want.group_steps) << set->name;
+        // Sums of at most 128 terms of |x| <= 40 (|sum| < 200): fp32 reordering moves them by far
+        // less than 5e-4.
         for (int64_t g = 0; g < cols / group; ++g)
-          EXPECT_NEAR(got.group_sums[g], want.group_sums[g], 1e-5 * (abs_dot(x.data() + g * group, x.data(), 0) + 50))
-              << set->name << " group " << g;
+          EXPECT_NEAR(got.group_sums[g], want.group_sums[g], 5e-4) << set->name << " group " << g;
       }
     }
 }
