@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git
+  binutils                # objdump/nm: the test that only the ISA kernel files use AVX (tests/layout)
   ccache                  # rebuilds (and CI after a local build) skip unchanged files
   clang-tidy              # make lint
   nlohmann-json3-dev      # config.json, safetensors headers, tokenizer.json, API bodies
